@@ -1,0 +1,21 @@
+// npm start builds the compiled server when src/ (or the build config) is newer than dist/.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+function newest(dir) {
+  let t = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    t = Math.max(t, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+const built = existsSync("dist/main.js") ? statSync("dist/main.js").mtimeMs : 0;
+const source = Math.max(newest("src"), statSync("tsconfig.build.json").mtimeMs, statSync("package.json").mtimeMs);
+if (source > built) {
+  console.error("portcullis: building dist/ ...");
+  const r = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}

@@ -1,0 +1,8 @@
+import { registerEnumType } from "type-graphql";
+
+export enum PrincipalKind {
+  USER = "USER",
+  API_KEY = "API_KEY",
+}
+
+registerEnumType(PrincipalKind, { name: "PrincipalKind" });

@@ -1,0 +1,158 @@
+// The portcullis command. Same configuration as the server; plain words; non-zero on failure.
+import { createInterface } from "node:readline/promises";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { generateApiKey } from "./crypto/api-key-format.js";
+import { MissingMasterKeyError } from "./crypto/key-ring.js";
+import { DatabaseStartupError } from "./db/client.js";
+import { newId } from "./ids.js";
+import { createLogger } from "./logger.js";
+import { buildServer, type PortcullisServer } from "./server.js";
+import { serve } from "./serve.js";
+
+const USAGE = `Usage: portcullis <command>
+
+  serve                                   start the server (same as npm start)
+  generate-key                            print a new API key for PORTCULLIS_BOOTSTRAP_KEY
+  create-organization --name N [--json]   create an organization and print its owner API key
+  delete-organization ID [--yes]          delete an organization and shred its data key
+  rotate-master-key                       re-wrap every data key and the pepper under the newest master key
+  verify-audit [ORG]                      verify the audit hash chain of one or every organization
+  export-audit ORG                        print an organization's audit events as JSON lines
+`;
+
+class UsageError extends Error {}
+
+export async function run(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case "serve":
+        await serve();
+        return 0;
+      case "generate-key":
+        process.stdout.write(generateApiKey(newId("ApiKey")).token + "\n");
+        return 0;
+      case "create-organization":
+        return await withServer((s) => createOrganization(s, args));
+      case "delete-organization":
+        return await withServer((s) => deleteOrganization(s, args));
+      case "rotate-master-key":
+        return await withServer((s) => rotateMasterKey(s));
+      case "verify-audit":
+        return await withServer((s) => verifyAudit(s, args));
+      case "export-audit":
+        return await withServer((s) => exportAudit(s, args));
+      case undefined:
+      case "help":
+      case "--help":
+        process.stdout.write(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        throw new UsageError(`Unknown command: ${command}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`portcullis: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ConfigError || err instanceof DatabaseStartupError || err instanceof MissingMasterKeyError) {
+      process.stderr.write(`portcullis: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`portcullis: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** Opens the database with the server's configuration, without listening. */
+async function withServer(fn: (s: PortcullisServer, config: Config) => Promise<number> | number): Promise<number> {
+  const config = loadConfig();
+  const server = await buildServer(config, { logger: createLogger("warn") });
+  try {
+    return await fn(server, config);
+  } finally {
+    await server.close();
+  }
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i === -1) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith("--")) throw new UsageError(`${name} needs a value`);
+  return value;
+}
+
+function createOrganization(s: PortcullisServer, args: string[]): number {
+  const name = option(args, "--name");
+  if (!name) throw new UsageError("create-organization needs --name");
+  const created = s.services.organizations.create(name);
+  if (args.includes("--json")) {
+    process.stdout.write(JSON.stringify({ organizationId: created.organizationId, ownerApiKey: created.ownerApiKey }) + "\n");
+  } else {
+    process.stdout.write(`Created organization ${created.organizationId}.\nOwner API key (shown once, store it now):\n  ${created.ownerApiKey}\n`);
+  }
+  return 0;
+}
+
+async function deleteOrganization(s: PortcullisServer, args: string[]): Promise<number> {
+  const id = args.find((a) => !a.startsWith("--"));
+  if (!id) throw new UsageError("delete-organization needs an organization ID");
+  const org = s.services.organizations.get(id);
+  if (!org) {
+    process.stderr.write(`portcullis: no organization ${id}\n`);
+    return 1;
+  }
+  if (!args.includes("--yes")) {
+    if (!process.stdin.isTTY) throw new UsageError("delete-organization asks for confirmation; pass --yes when not at a terminal");
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(`Delete organization ${id} (${org.name}) and everything it owns, its secrets unrecoverably? Type its ID to confirm: `);
+    rl.close();
+    if (answer.trim() !== id) {
+      process.stderr.write("Not deleted.\n");
+      return 1;
+    }
+  }
+  s.services.organizations.delete(id);
+  s.logger.warn({ organizationId: id }, "organization deleted and its data key destroyed");
+  process.stdout.write(`Deleted organization ${id}; its data key is destroyed.\n`);
+  return 0;
+}
+
+function rotateMasterKey(s: PortcullisServer): number {
+  const result = s.services.masterKeys.rotateAll((done, total) => process.stderr.write(`re-wrapped ${done}/${total} organization data keys\r`));
+  process.stderr.write("\n");
+  process.stdout.write(
+    `Master key version ${result.activeVersion} is active: re-wrapped ${result.rewrappedDataKeys} data key(s)${result.rewrappedPepper ? " and the API key pepper" : ""}. Older master key versions can now be removed from PORTCULLIS_MASTER_KEYS.\n`,
+  );
+  return 0;
+}
+
+function verifyAudit(s: PortcullisServer, args: string[]): number {
+  const ids = args[0] ? [args[0]] : s.services.organizations.list().map((o) => o.id);
+  let broken = 0;
+  for (const id of ids) {
+    if (!s.services.organizations.get(id)) {
+      process.stderr.write(`portcullis: no organization ${id}\n`);
+      return 1;
+    }
+    const check = s.services.audit.verifyOrganization(id, undefined, undefined, (n) => process.stderr.write(`${id}: checked ${n} events\r`));
+    if (check.valid) process.stdout.write(`${id}: valid, ${check.checkedEvents} events, head ${check.headHash ?? "(empty)"}\n`);
+    else {
+      broken++;
+      process.stdout.write(`${id}: BROKEN at sequence ${check.firstBrokenSequence} (${check.checkedEvents} events checked)\n`);
+    }
+  }
+  return broken === 0 ? 0 : 1;
+}
+
+function exportAudit(s: PortcullisServer, args: string[]): number {
+  const id = args[0];
+  if (!id) throw new UsageError("export-audit needs an organization ID");
+  if (!s.services.organizations.get(id)) {
+    process.stderr.write(`portcullis: no organization ${id}\n`);
+    return 1;
+  }
+  for (const event of s.services.audit.exportOrganization(id)) process.stdout.write(JSON.stringify(event) + "\n");
+  return 0;
+}

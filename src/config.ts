@@ -1,0 +1,132 @@
+// The only reader of process.env: one zod schema, every bad value reported at once.
+import { z } from "zod";
+import { isAddressOrCidr } from "./http/client-address.js";
+
+const bool = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number().int().positive().optional().transform((v) => v ?? fallback);
+
+const masterKeyEntry = /^([1-9][0-9]{0,5}):([A-Za-z0-9+/]{43}=)$/;
+
+const schema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).optional().transform((v) => v ?? 4000),
+  HOST: z.string().min(1).optional().transform((v) => v ?? "127.0.0.1"),
+  PORTCULLIS_DATA_DIR: z.string().min(1).optional().transform((v) => v ?? "./data"),
+  PORTCULLIS_MASTER_KEYS: z
+    .string()
+    .optional()
+    .refine(
+      (v) => v === undefined || v.split(",").every((e) => masterKeyEntry.test(e.trim())),
+      "must be a comma-separated list of VERSION:BASE64KEY with a positive version and a 32-byte key",
+    ),
+  PORTCULLIS_BOOTSTRAP_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^pcl_[A-Za-z0-9_]+$/.test(v), "must be a Portcullis API key (portcullis generate-key)"),
+  PORTCULLIS_ALLOW_PRIVATE_NETWORK: bool,
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  PORTCULLIS_TRUSTED_PROXIES: list,
+  PORTCULLIS_CORS_ORIGINS: list,
+  PORTCULLIS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+  PORTCULLIS_MAX_BODY_BYTES: positiveInt(1_048_576),
+  PORTCULLIS_AUTH_FAILURE_LIMIT: positiveInt(10),
+  PORTCULLIS_AUTH_FAILURE_WINDOW_SECONDS: positiveInt(300),
+  PORTCULLIS_AUTH_LOCKOUT_SECONDS: positiveInt(900),
+});
+
+export interface MasterKey {
+  version: number;
+  key: Buffer;
+}
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Undefined in development when no key is configured: a key file is generated then. */
+  masterKeys?: MasterKey[];
+  bootstrapKey?: string;
+  allowPrivateNetwork: boolean;
+  tls?: { certFile: string; keyFile: string };
+  trustedProxies: string[];
+  corsOrigins: string[];
+  logLevel: string;
+  maxBodyBytes: number;
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
+  authLockoutSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+export function parseMasterKeys(value: string): MasterKey[] {
+  return value.split(",").map((entry) => {
+    const [version, key] = entry.trim().split(":");
+    return { version: Number(version), key: Buffer.from(key, "base64") };
+  });
+}
+
+/** Reads configuration from an environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // The value itself is never echoed: PORTCULLIS_MASTER_KEYS and the bootstrap key are secrets.
+      problems.push(`${String(issue.path[0])}: ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+  const masterKeys = e.PORTCULLIS_MASTER_KEYS ? parseMasterKeys(e.PORTCULLIS_MASTER_KEYS) : undefined;
+  if (masterKeys && new Set(masterKeys.map((k) => k.version)).size !== masterKeys.length) {
+    problems.push("PORTCULLIS_MASTER_KEYS: each version may appear once");
+  }
+  if (production && !masterKeys) {
+    problems.push("PORTCULLIS_MASTER_KEYS: required when NODE_ENV=production");
+  }
+  if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
+    problems.push(`${e.TLS_CERT_FILE ? "TLS_KEY_FILE" : "TLS_CERT_FILE"}: TLS_CERT_FILE and TLS_KEY_FILE go together`);
+  }
+  for (const proxy of e.PORTCULLIS_TRUSTED_PROXIES) {
+    if (!isAddressOrCidr(proxy)) problems.push(`PORTCULLIS_TRUSTED_PROXIES: not an IP address or CIDR range`);
+  }
+  for (const origin of e.PORTCULLIS_CORS_ORIGINS) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push("PORTCULLIS_CORS_ORIGINS: each origin is scheme://host[:port]");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.PORTCULLIS_DATA_DIR,
+    masterKeys,
+    bootstrapKey: e.PORTCULLIS_BOOTSTRAP_KEY,
+    allowPrivateNetwork: e.PORTCULLIS_ALLOW_PRIVATE_NETWORK,
+    tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,
+    trustedProxies: e.PORTCULLIS_TRUSTED_PROXIES,
+    corsOrigins: e.PORTCULLIS_CORS_ORIGINS,
+    logLevel: e.PORTCULLIS_LOG_LEVEL ?? "info",
+    maxBodyBytes: e.PORTCULLIS_MAX_BODY_BYTES,
+    authFailureLimit: e.PORTCULLIS_AUTH_FAILURE_LIMIT,
+    authFailureWindowSeconds: e.PORTCULLIS_AUTH_FAILURE_WINDOW_SECONDS,
+    authLockoutSeconds: e.PORTCULLIS_AUTH_LOCKOUT_SECONDS,
+  };
+}

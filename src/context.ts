@@ -1,0 +1,16 @@
+// What every resolver and service knows about the request.
+import type { Principal } from "./auth/principal.js";
+import type { Services } from "./services.js";
+
+/** Who asks, from where: what services need to scope work and to write audit events. */
+export interface RequestMeta {
+  requestId: string;
+  principal: Principal;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface Context extends RequestMeta {
+  services: Services;
+  operationName?: string | null;
+}

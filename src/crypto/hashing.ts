@@ -1,0 +1,14 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+
+/** The stored form of an API key secret: HMAC-SHA256 under the server's pepper. */
+export function hashApiKeySecret(pepper: Buffer, apiKeyId: string, secret: string): Buffer {
+  return createHmac("sha256", pepper).update(`pcl-v1:${apiKeyId}:${secret}`).digest();
+}
+
+export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}

@@ -1,0 +1,34 @@
+// Every resolver class of the schema, in one list for buildSchema and the schema emitter.
+import { ApiKeyResolver } from "../modules/api-keys/api-key.resolver.js";
+import { AuditResolver } from "../modules/audit/audit.resolver.js";
+import { InvokeResolver } from "../modules/invoke/invoke.resolver.js";
+import { MasterKeyResolver } from "../modules/master-keys/master-key.resolver.js";
+import { NodeResolver } from "../modules/nodes/node.resolver.js";
+import { OrganizationResolver } from "../modules/organizations/organization.resolver.js";
+import { PolicyResolver } from "../modules/policies/policy.resolver.js";
+import { RoleResolver } from "../modules/roles/role.resolver.js";
+import { RouteResolver } from "../modules/routes/route.resolver.js";
+import { SsoResolver } from "../modules/sso/sso.resolver.js";
+import { UsageResolver } from "../modules/usage/usage.resolver.js";
+import { UserResolver } from "../modules/users/user.resolver.js";
+import { ViewerResolver } from "../modules/viewer/viewer.resolver.js";
+import { VirtualKeyResolver } from "../modules/virtual-keys/virtual-key.resolver.js";
+import { WorkspaceResolver } from "../modules/workspaces/workspace.resolver.js";
+
+export const resolvers = [
+  ViewerResolver,
+  NodeResolver,
+  OrganizationResolver,
+  WorkspaceResolver,
+  UserResolver,
+  RoleResolver,
+  PolicyResolver,
+  ApiKeyResolver,
+  VirtualKeyResolver,
+  RouteResolver,
+  AuditResolver,
+  UsageResolver,
+  SsoResolver,
+  InvokeResolver,
+  MasterKeyResolver,
+] as const;

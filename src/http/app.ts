@@ -1,0 +1,172 @@
+// The whole request pipeline: request ID and headers -> health routes -> for /graphql:
+// authenticate (401 before anything is parsed) -> body limit -> JSON -> Apollo.
+import { HeaderMap, type ApolloServer } from "@apollo/server";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ApiKeyAuthenticator, AuthResult } from "../auth/api-key-authenticator.js";
+import type { AuthFailureLimiter } from "../auth/failure-limiter.js";
+import type { Context } from "../context.js";
+import { newId } from "../ids.js";
+import type { Logger } from "../logger.js";
+import type { Services } from "../services.js";
+import { ClientAddressResolver } from "./client-address.js";
+import { BodyTooLargeError, readBody } from "./read-body.js";
+import { sendError, sendJson } from "./respond.js";
+import { applyCors, setSecurityHeaders } from "./security-headers.js";
+
+export interface AppOptions {
+  apollo: ApolloServer<Context>;
+  services: Services;
+  authenticator: ApiKeyAuthenticator;
+  failureLimiter: AuthFailureLimiter;
+  logger: Logger;
+  tls: boolean;
+  corsOrigins: string[];
+  trustedProxies: string[];
+  maxBodyBytes: number;
+  ready: () => boolean;
+}
+
+interface RequestLog {
+  requestId: string;
+  principalId?: string;
+  operation?: string | null;
+  outcome?: string;
+}
+
+export function createApp(o: AppOptions) {
+  const cors = new Set(o.corsOrigins);
+  const addresses = new ClientAddressResolver(o.trustedProxies);
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, log: RequestLog, ip: string): Promise<void> {
+    if (req.method !== "GET" && req.method !== "POST") {
+      res.setHeader("allow", "GET, POST, OPTIONS");
+      return sendError(res, 405, "BAD_REQUEST", "Use GET or POST", log.requestId);
+    }
+    const auth = authenticate(req.headers.authorization);
+    if (!auth.ok) {
+      log.outcome = `unauthenticated:${auth.reason}`;
+      if (auth.organizationId) {
+        o.services.auditWriter.record({
+          organizationId: auth.organizationId,
+          actorKind: null,
+          actorId: null,
+          action: "authenticate",
+          targetKind: "ApiKey",
+          targetId: auth.apiKeyId ?? null,
+          outcome: "DENIED",
+          ip,
+          userAgent: header(req, "user-agent"),
+          requestId: log.requestId,
+          details: { reason: auth.reason },
+        });
+      }
+      const retryAfter = o.failureLimiter.fail(ip);
+      if (retryAfter !== undefined) {
+        res.setHeader("retry-after", String(retryAfter));
+        return sendError(res, 429, "RATE_LIMITED", "Too many failed authentications from this address", log.requestId);
+      }
+      res.setHeader("www-authenticate", 'Bearer realm="portcullis"');
+      return sendError(res, 401, "UNAUTHENTICATED", "Authentication required", log.requestId);
+    }
+    log.principalId = auth.principal.id;
+
+    let body: unknown;
+    if (req.method === "POST") {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, o.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) return sendError(res, 413, "BAD_REQUEST", `The request body is larger than ${o.maxBodyBytes} bytes`, log.requestId);
+        throw err;
+      }
+      const type = header(req, "content-type") ?? "";
+      if (!type.startsWith("application/json")) return sendError(res, 400, "BAD_REQUEST", "Send the request as application/json", log.requestId);
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        return sendError(res, 400, "BAD_REQUEST", "The request body is not valid JSON", log.requestId);
+      }
+      if (Array.isArray(body)) return sendError(res, 400, "BAD_REQUEST", "Batched requests are not supported", log.requestId);
+      if (body === null || typeof body !== "object") return sendError(res, 400, "BAD_REQUEST", "The request body must be a JSON object", log.requestId);
+    }
+
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined && key !== "authorization") headers.set(key, Array.isArray(value) ? value.join(", ") : value);
+    }
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const context: Context = {
+      requestId: log.requestId,
+      principal: auth.principal,
+      ip,
+      userAgent: header(req, "user-agent"),
+      services: o.services,
+    };
+    const result = await o.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
+      context: async () => context,
+    });
+    log.operation = context.operationName ?? null;
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    res.statusCode = result.status ?? 200;
+    log.outcome = res.statusCode === 200 ? "ok" : `status:${res.statusCode}`;
+    if (result.body.kind === "complete") {
+      if (res.statusCode === 200 && result.body.string.includes('"errors"')) log.outcome = "errors";
+      res.end(result.body.string);
+    } else {
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  }
+
+  function authenticate(authorization: string | undefined): AuthResult {
+    // One shape of failure for every cause: nothing about the header is echoed or hinted.
+    if (!authorization || authorization.length > 8192) return { ok: false, reason: "malformed" };
+    const match = /^Bearer ([\x21-\x7e]+)$/.exec(authorization);
+    if (!match) return { ok: false, reason: "malformed" };
+    return o.authenticator.authenticate(match[1]);
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const log: RequestLog = { requestId: newId("Request") };
+    const ip = addresses.resolve(req);
+    res.setHeader("x-request-id", log.requestId);
+    setSecurityHeaders(res, o.tls);
+    const path = (req.url ?? "/").split("?")[0];
+    try {
+      if (path === "/healthz") {
+        sendJson(res, 200, { status: "ok" });
+      } else if (path === "/readyz") {
+        const ready = o.ready();
+        sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready" });
+      } else if (path === "/graphql") {
+        const corsAllowed = applyCors(req, res, cors);
+        if (req.method === "OPTIONS") {
+          res.statusCode = corsAllowed ? 204 : 403;
+          res.end();
+        } else {
+          await graphql(req, res, log, ip);
+        }
+      } else {
+        sendError(res, 404, "NOT_FOUND", "No such endpoint", log.requestId);
+      }
+    } catch (err) {
+      o.logger.error({ requestId: log.requestId, err: { type: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack } }, "request failed");
+      if (!res.headersSent) sendError(res, 500, "INTERNAL_SERVER_ERROR", "Internal server error", log.requestId);
+      else res.destroy();
+      log.outcome = "internal_error";
+    } finally {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      o.logger.info(
+        { requestId: log.requestId, method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100, operation: log.operation, principalId: log.principalId, outcome: log.outcome ?? "ok", ip },
+        "request",
+      );
+    }
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | null {
+  const v = req.headers[name];
+  return (Array.isArray(v) ? v[0] : v) ?? null;
+}

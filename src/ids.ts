@@ -1,0 +1,42 @@
+// One ID generator: a type prefix and 22 base62 characters (about 131 random bits).
+import { randomBase62 } from "./crypto/random.js";
+
+export const ID_PREFIXES = {
+  Organization: "org",
+  Workspace: "ws",
+  User: "usr",
+  Role: "role",
+  RoleBinding: "rb",
+  Policy: "pol",
+  ApiKey: "ak",
+  ApiKeySecret: "aks",
+  VirtualKey: "vk",
+  Route: "rt",
+  AuditEvent: "evt",
+  UsageRecord: "use",
+  SsoRoleMapping: "ssm",
+  Request: "req",
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+export const ID_RANDOM_LENGTH = 22;
+
+export function newId(kind: IdKind): string {
+  return `${ID_PREFIXES[kind]}_${randomBase62(ID_RANDOM_LENGTH)}`;
+}
+
+const ID_PATTERN = /^([a-z]{2,4})_([0-9A-Za-z]{22})$/;
+const KIND_BY_PREFIX = new Map<string, IdKind>(Object.entries(ID_PREFIXES).map(([k, p]) => [p, k as IdKind]));
+
+/** The kind an ID names, or undefined for anything that is not one of our IDs. */
+export function idKind(id: string): IdKind | undefined {
+  const match = ID_PATTERN.exec(id);
+  return match ? KIND_BY_PREFIX.get(match[1]) : undefined;
+}
+
+export function isId(value: unknown, kind?: IdKind): value is string {
+  if (typeof value !== "string") return false;
+  const k = idKind(value);
+  return k !== undefined && (kind === undefined || k === kind);
+}

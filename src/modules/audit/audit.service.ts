@@ -1,0 +1,146 @@
+// Reading the audit log: lists follow AUDIT_READ scope, verification needs it organization-wide.
+import { and, asc, eq, gt, gte, inArray, lte, type SQL } from "drizzle-orm";
+import { Permission } from "../../auth/permission.js";
+import type { RequestMeta } from "../../context.js";
+import type { Db } from "../../db/client.js";
+import { auditEvents } from "../../db/schema.js";
+import { forbidden } from "../../errors.js";
+import { decodeCursor, encodeCursor, pageSize, type PageArgs } from "../common/pagination.js";
+import { GENESIS_HASH, verifyChain, type AuditEventView, type ChainCheck } from "./audit-chain.js";
+
+type AuditRow = typeof auditEvents.$inferSelect;
+
+export interface AuditFilterArgs {
+  workspaceId?: string | null;
+  actorId?: string | null;
+  action?: string | null;
+  targetId?: string | null;
+  outcome?: "SUCCESS" | "DENIED" | "FAILURE" | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+export function toAuditView(row: AuditRow): AuditEventView & { hash: string; organizationId: string } {
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    sequence: row.sequence,
+    occurredAt: row.occurredAt.toISOString(),
+    actorKind: row.actorKind,
+    actorId: row.actorId,
+    workspaceId: row.workspaceId,
+    action: row.action,
+    targetKind: row.targetKind,
+    targetId: row.targetId,
+    outcome: row.outcome,
+    ip: row.ip,
+    userAgent: row.userAgent,
+    requestId: row.requestId,
+    details: row.details === null ? null : JSON.parse(row.details),
+    previousHash: row.previousHash,
+    hash: row.hash,
+  };
+}
+
+const VERIFY_BATCH = 1000;
+
+export class AuditService {
+  constructor(private readonly db: Db) {}
+
+  /** Events the caller may read: organization-level ones need AUDIT_READ organization-wide. */
+  private readable(meta: RequestMeta): SQL | undefined {
+    const org = eq(auditEvents.organizationId, meta.principal.organizationId);
+    const scope = meta.principal.access.scopeOf(Permission.AUDIT_READ);
+    if (scope.orgWide) return org;
+    return and(org, inArray(auditEvents.workspaceId, scope.workspaceIds));
+  }
+
+  list(meta: RequestMeta, filter: AuditFilterArgs | null | undefined, args: PageArgs) {
+    const size = pageSize(args.first);
+    const f = filter ?? {};
+    const conditions: (SQL | undefined)[] = [this.readable(meta)];
+    if (f.workspaceId) conditions.push(eq(auditEvents.workspaceId, f.workspaceId));
+    if (f.actorId) conditions.push(eq(auditEvents.actorId, f.actorId));
+    if (f.action) conditions.push(eq(auditEvents.action, f.action));
+    if (f.targetId) conditions.push(eq(auditEvents.targetId, f.targetId));
+    if (f.outcome) conditions.push(eq(auditEvents.outcome, f.outcome));
+    if (f.from) conditions.push(gte(auditEvents.occurredAt, f.from));
+    if (f.to) conditions.push(lte(auditEvents.occurredAt, f.to));
+    if (args.after) {
+      const [sequence] = decodeCursor(args.after, 1);
+      if (typeof sequence !== "number") decodeCursor("", 1);
+      conditions.push(gt(auditEvents.sequence, sequence as number));
+    }
+    const rows = this.db
+      .select()
+      .from(auditEvents)
+      .where(and(...conditions))
+      .orderBy(asc(auditEvents.sequence))
+      .limit(size + 1)
+      .all();
+    const nodes = rows.slice(0, size).map(toAuditView);
+    const last = nodes.at(-1);
+    return { nodes, pageInfo: { hasNextPage: rows.length > size, endCursor: last ? encodeCursor([last.sequence]) : null } };
+  }
+
+  find(meta: RequestMeta, id: string) {
+    const row = this.db.select().from(auditEvents).where(and(this.readable(meta), eq(auditEvents.id, id))).get();
+    return row ? toAuditView(row) : undefined;
+  }
+
+  verify(meta: RequestMeta, fromSequence?: number | null, toSequence?: number | null): ChainCheck {
+    if (!meta.principal.access.has(Permission.AUDIT_READ)) throw forbidden("Verifying the audit log needs AUDIT_READ organization-wide");
+    return this.verifyOrganization(meta.principal.organizationId, fromSequence ?? undefined, toSequence ?? undefined);
+  }
+
+  /** Every event of an organization in sequence order, read in batches. */
+  *exportOrganization(organizationId: string) {
+    let next = 1;
+    for (;;) {
+      const batch = this.db
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.organizationId, organizationId), gte(auditEvents.sequence, next)))
+        .orderBy(asc(auditEvents.sequence))
+        .limit(VERIFY_BATCH)
+        .all();
+      for (const row of batch) {
+        const { organizationId: _org, ...event } = toAuditView(row);
+        yield event;
+      }
+      if (batch.length < VERIFY_BATCH) return;
+      next = batch[batch.length - 1].sequence + 1;
+    }
+  }
+
+  /** Walks the chain in batches, so that a long log is verified in bounded memory. */
+  verifyOrganization(organizationId: string, fromSequence?: number, toSequence?: number, onProgress?: (checked: number) => void): ChainCheck {
+    const org = eq(auditEvents.organizationId, organizationId);
+    // Nothing is removed by retention yet, so a whole-log check starts at 1 from the genesis
+    // hash: a deleted first event is a break, not a shorter chain.
+    const start = Math.max(fromSequence ?? 1, 1);
+    let expectedPrevious: string | undefined = GENESIS_HASH;
+    if (start > 1) {
+      const before = this.db.select({ hash: auditEvents.hash }).from(auditEvents).where(and(org, eq(auditEvents.sequence, start - 1))).get();
+      expectedPrevious = before?.hash;
+    }
+    const db = this.db;
+    function* events() {
+      let next = start;
+      for (;;) {
+        const batch = db
+          .select()
+          .from(auditEvents)
+          .where(and(org, gte(auditEvents.sequence, next), toSequence !== undefined ? lte(auditEvents.sequence, toSequence) : undefined))
+          .orderBy(asc(auditEvents.sequence))
+          .limit(VERIFY_BATCH)
+          .all();
+        for (const row of batch) yield toAuditView(row);
+        if (batch.length < VERIFY_BATCH) return;
+        next = batch[batch.length - 1].sequence + 1;
+        onProgress?.(next - start);
+      }
+    }
+    return verifyChain(events(), expectedPrevious, start);
+  }
+}

@@ -1,0 +1,68 @@
+// A change and its audit event commit together or not at all.
+import type { Clock } from "../../clock.js";
+import type { RequestMeta } from "../../context.js";
+import type { Db } from "../../db/client.js";
+import type { Tx } from "../../db/types.js";
+import { appendAuditEvent, type AuditEntry } from "./audit.recorder.js";
+
+export interface AuditedChange<T> {
+  result: T;
+  targetId?: string | null;
+  workspaceId?: string | null;
+  details?: Record<string, unknown> | null;
+  /** The organization the event belongs to, when it is not the caller's (never, so far). */
+  organizationId?: string;
+}
+
+export interface AuditSpec {
+  action: string;
+  targetKind: string | null;
+}
+
+export class AuditedWriter {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Runs fn in an IMMEDIATE transaction and appends the SUCCESS event in the same transaction. */
+  write<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
+    return this.db.transaction(
+      (tx) => {
+        const at = this.clock.now();
+        const change = fn(tx, at);
+        appendAuditEvent(
+          tx,
+          {
+            ...actorOf(meta),
+            organizationId: change.organizationId ?? meta.principal.organizationId,
+            workspaceId: change.workspaceId ?? null,
+            action: spec.action,
+            targetKind: spec.targetKind,
+            targetId: change.targetId ?? null,
+            outcome: "SUCCESS",
+            details: change.details ?? null,
+          },
+          at,
+        );
+        return change.result;
+      },
+      { behavior: "immediate" },
+    );
+  }
+
+  /** An event on its own: a denied or failed mutation, or a failed authentication. */
+  record(entry: AuditEntry): void {
+    this.db.transaction((tx) => void appendAuditEvent(tx, entry, this.clock.now()), { behavior: "immediate" });
+  }
+}
+
+export function actorOf(meta: RequestMeta): Pick<AuditEntry, "actorKind" | "actorId" | "ip" | "userAgent" | "requestId"> {
+  return {
+    actorKind: meta.principal.kind,
+    actorId: meta.principal.id,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    requestId: meta.requestId,
+  };
+}

@@ -1,0 +1,56 @@
+// Cursor pagination, newest first: the cursor is an opaque encoding of (createdAt, id).
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { badInput } from "../../errors.js";
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`, "first");
+  }
+  return first;
+}
+
+export function encodeCursor(parts: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(parts), "utf8").toString("base64url");
+}
+
+export function decodeCursor(cursor: string, arity: number): (string | number)[] {
+  try {
+    if (cursor.length > 256) throw new Error();
+    const parts: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === "string" || typeof p === "number")) {
+      return parts;
+    }
+  } catch {
+    // fall through
+  }
+  throw badInput("after is not a valid cursor", "after");
+}
+
+/** The WHERE part and ORDER BY for a newest-first page keyed on (createdAt, id). */
+export function newestFirst(createdAt: SQLiteColumn, id: SQLiteColumn, after: string | null | undefined): { where?: SQL; orderBy: SQL[] } {
+  const orderBy = [desc(createdAt), desc(id)];
+  if (!after) return { orderBy };
+  const [t, key] = decodeCursor(after, 2);
+  if (typeof t !== "number" || typeof key !== "string") throw badInput("after is not a valid cursor", "after");
+  return { where: or(lt(createdAt, new Date(t)), and(eq(createdAt, new Date(t)), lt(id, key))), orderBy };
+}
+
+/** Given rows fetched with limit size + 1, the page and its info. */
+export function toPage<T extends { id: string; createdAt: Date }>(rows: T[], size: number) {
+  const nodes = rows.slice(0, size);
+  const last = nodes.at(-1);
+  return {
+    nodes,
+    pageInfo: { hasNextPage: rows.length > size, endCursor: last ? encodeCursor([last.createdAt.getTime(), last.id]) : null },
+  };
+}

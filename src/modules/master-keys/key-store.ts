@@ -1,0 +1,92 @@
+// Key material above the database: the master key ring, the API key pepper and each
+// organization's data key (wrapped at rest, cached unwrapped in memory).
+import { eq, sql } from "drizzle-orm";
+import { randomKey } from "../../crypto/random.js";
+import { KeyRing, MissingMasterKeyError } from "../../crypto/key-ring.js";
+import type { Db } from "../../db/client.js";
+import { dataKeys, serverSecrets } from "../../db/schema.js";
+import type { Queryable } from "../../db/types.js";
+
+const PEPPER = "api_key_pepper";
+
+export class KeyStore {
+  private pepperValue?: Buffer;
+  private readonly dataKeyCache = new Map<string, Buffer>();
+
+  constructor(
+    private readonly db: Db,
+    readonly keyRing: KeyRing,
+  ) {}
+
+  /** Refuses to run when something is wrapped with a master key version that is not configured. */
+  assertAllVersionsAvailable(): void {
+    const versions = this.db.all<{ v: number }>(
+      sql`SELECT DISTINCT kek_version AS v FROM data_keys UNION SELECT DISTINCT kek_version FROM server_secrets`,
+    );
+    const missing = versions.map((r) => r.v).filter((v) => !this.keyRing.has(v));
+    if (missing.length > 0) throw new MissingMasterKeyError(Math.min(...missing));
+  }
+
+  /** The pepper for API key hashes, made at first start and kept wrapped by the master key. */
+  pepper(): Buffer {
+    if (this.pepperValue) return this.pepperValue;
+    const row = this.db.select().from(serverSecrets).where(eq(serverSecrets.name, PEPPER)).get();
+    if (row) {
+      this.pepperValue = this.keyRing.unwrap(row, PEPPER);
+    } else {
+      const pepper = randomKey();
+      const w = this.keyRing.wrap(pepper, PEPPER);
+      this.db.insert(serverSecrets).values({ name: PEPPER, ...w, updatedAt: new Date() }).onConflictDoNothing().run();
+      // Another process may have won the race: read back whatever is stored.
+      const stored = this.db.select().from(serverSecrets).where(eq(serverSecrets.name, PEPPER)).get()!;
+      this.pepperValue = this.keyRing.unwrap(stored, PEPPER);
+    }
+    return this.pepperValue;
+  }
+
+  createDataKey(tx: Queryable, organizationId: string, at: Date): void {
+    const key = randomKey();
+    tx.insert(dataKeys).values({ organizationId, ...this.keyRing.wrap(key, dekContext(organizationId)), createdAt: at }).run();
+  }
+
+  /** The organization's data key, unwrapped. Only the code that seals or opens secrets calls this. */
+  dataKey(organizationId: string): Buffer {
+    const cached = this.dataKeyCache.get(organizationId);
+    if (cached) return cached;
+    const row = this.db.select().from(dataKeys).where(eq(dataKeys.organizationId, organizationId)).get();
+    if (!row) throw new Error(`Organization ${organizationId} has no data key`);
+    const key = this.keyRing.unwrap(row, dekContext(organizationId));
+    this.dataKeyCache.set(organizationId, key);
+    return key;
+  }
+
+  /** Re-wraps one organization's data key under the newest master key. True when it changed. */
+  rewrapDataKey(tx: Queryable, organizationId: string, at: Date): boolean {
+    const row = tx.select().from(dataKeys).where(eq(dataKeys.organizationId, organizationId)).get();
+    if (!row) throw new Error(`Organization ${organizationId} has no data key`);
+    if (row.kekVersion === this.keyRing.activeVersion) return false;
+    const key = this.keyRing.unwrap(row, dekContext(organizationId));
+    tx.update(dataKeys)
+      .set({ ...this.keyRing.wrap(key, dekContext(organizationId)), rotatedAt: at })
+      .where(eq(dataKeys.organizationId, organizationId))
+      .run();
+    return true;
+  }
+
+  rewrapPepper(tx: Queryable, at: Date): boolean {
+    const row = tx.select().from(serverSecrets).where(eq(serverSecrets.name, PEPPER)).get();
+    if (!row || row.kekVersion === this.keyRing.activeVersion) return false;
+    const pepper = this.keyRing.unwrap(row, PEPPER);
+    tx.update(serverSecrets).set({ ...this.keyRing.wrap(pepper, PEPPER), updatedAt: at }).where(eq(serverSecrets.name, PEPPER)).run();
+    return true;
+  }
+
+  /** Forget a shredded organization's key. */
+  forget(organizationId: string): void {
+    this.dataKeyCache.delete(organizationId);
+  }
+}
+
+function dekContext(organizationId: string): string {
+  return `dek:${organizationId}`;
+}

@@ -1,0 +1,5 @@
+import { authenticated } from "../../auth/rules.js";
+
+export const nodePermissions = {
+  Query: { node: authenticated },
+};

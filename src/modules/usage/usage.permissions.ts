@@ -1,0 +1,6 @@
+import { Permission } from "../../auth/permission.js";
+import { can } from "../../auth/rules.js";
+
+export const usagePermissions = {
+  Query: { usage: can(Permission.USAGE_READ) },
+};

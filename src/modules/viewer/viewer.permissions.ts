@@ -1,0 +1,5 @@
+import { authenticated } from "../../auth/rules.js";
+
+export const viewerPermissions = {
+  Query: { viewer: authenticated },
+};

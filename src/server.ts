@@ -1,0 +1,164 @@
+// buildServer: the one factory that main, the CLI and the tests use.
+import { ApolloServer } from "@apollo/server";
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { ApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
+import { AuthFailureLimiter } from "./auth/failure-limiter.js";
+import { systemClock, type Clock } from "./clock.js";
+import type { Config } from "./config.js";
+import type { Context } from "./context.js";
+import { KeyRing } from "./crypto/key-ring.js";
+import { loadOrCreateDevMasterKeys } from "./crypto/master-key-file.js";
+import { migrationsApplied, openDatabase, type OpenedDatabase } from "./db/client.js";
+import { requestPlugin } from "./graphql/apollo-plugin.js";
+import { formatError } from "./graphql/format-error.js";
+import { DEFAULT_LIMITS, queryLimitsRule } from "./graphql/limits.js";
+import { buildSchema } from "./graphql/schema.js";
+import { createApp } from "./http/app.js";
+import { createLogger, type Logger } from "./logger.js";
+import { KeyStore } from "./modules/master-keys/key-store.js";
+import type { CreatedOrganization } from "./modules/organizations/organization.service.js";
+import { createServices, type Services } from "./services.js";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { readdirSync } from "node:fs";
+import { migrationsFolder } from "./db/client.js";
+
+export interface ServerDeps {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface PortcullisServer {
+  /** Set on the first start of a new database: the owner key to show once. */
+  bootstrap?: CreatedOrganization & { generated: boolean };
+  /** Set when a development master key file was generated. */
+  generatedMasterKeyFile?: string;
+  services: Services;
+  database: OpenedDatabase;
+  logger: Logger;
+  listen(port?: number, host?: string): Promise<{ url: string; port: number }>;
+  close(): Promise<void>;
+}
+
+/** Opens keys and database and prepares everything; nothing listens until listen(). */
+export async function buildServer(config: Config, deps: ServerDeps = {}): Promise<PortcullisServer> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+
+  const database = openDatabase(config.dataDir);
+  let generatedMasterKeyFile: string | undefined;
+  let masterKeys = config.masterKeys;
+  if (!masterKeys) {
+    const dev = loadOrCreateDevMasterKeys(config.dataDir);
+    masterKeys = dev.keys;
+    if (dev.created) generatedMasterKeyFile = dev.path;
+    logger.warn({ path: dev.path }, "No PORTCULLIS_MASTER_KEYS configured: using a development master key file. Configure real keys before production.");
+  }
+  const keys = new KeyStore(database.db, new KeyRing(masterKeys));
+  try {
+    keys.assertAllVersionsAvailable();
+    keys.pepper();
+  } catch (err) {
+    database.sqlite.close();
+    throw err;
+  }
+
+  const services = createServices({ db: database.db, keys, clock });
+  let bootstrap: PortcullisServer["bootstrap"];
+  if (services.organizations.neverBootstrapped()) {
+    const created = services.organizations.create("Default organization", config.bootstrapKey);
+    bootstrap = { ...created, generated: !config.bootstrapKey };
+    logger.info({ organizationId: created.organizationId, apiKeyId: created.ownerApiKeyId }, "created the first organization and its owner API key");
+  }
+
+  const apollo = new ApolloServer<Context>({
+    schema: buildSchema(),
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: true,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    parseOptions: { maxTokens: DEFAULT_LIMITS.maxTokens },
+    validationRules: [queryLimitsRule(DEFAULT_LIMITS)],
+    formatError,
+    logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },
+    plugins: [requestPlugin(logger), ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+
+  const expectedMigrations = readdirSync(migrationsFolder).filter((f) => f.endsWith(".sql")).length;
+  let closing = false;
+  const handler = createApp({
+    apollo,
+    services,
+    authenticator: new ApiKeyAuthenticator(database.db, keys, clock),
+    failureLimiter: new AuthFailureLimiter(
+      { maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 },
+      clock,
+    ),
+    logger,
+    tls: !!config.tls,
+    corsOrigins: config.corsOrigins,
+    trustedProxies: config.trustedProxies,
+    maxBodyBytes: config.maxBodyBytes,
+    ready: () => {
+      if (closing) return false;
+      try {
+        return migrationsApplied(database.sqlite, expectedMigrations);
+      } catch {
+        return false;
+      }
+    },
+  });
+
+  const server: Server = config.tls
+    ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: "TLSv1.2" }, handler)
+    : createHttpServer(handler);
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
+  server.keepAliveTimeout = 5_000;
+
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  server.on("request", (_req, res) => {
+    inFlight++;
+    res.on("close", () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+  });
+
+  return {
+    bootstrap,
+    generatedMasterKeyFile,
+    services,
+    database,
+    logger,
+    listen(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          const address = server.address() as AddressInfo;
+          const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+          resolve({ url: `${config.tls ? "https" : "http"}://${shownHost}:${address.port}`, port: address.port });
+        });
+      });
+    },
+    /** Stops accepting, lets requests in flight finish (up to 10 s), then closes the database. */
+    async close() {
+      if (closing) return;
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((resolve) => (drained = resolve)), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      }
+      server.closeAllConnections();
+      await stopped;
+      await apollo.stop();
+      database.sqlite.close();
+    },
+  };
+}

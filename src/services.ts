@@ -1,0 +1,34 @@
+// Wires every service once per server; resolvers reach them through the context.
+import type { Clock } from "./clock.js";
+import type { Db } from "./db/client.js";
+import { AuditService } from "./modules/audit/audit.service.js";
+import { AuditedWriter } from "./modules/audit/audited-write.js";
+import type { KeyStore } from "./modules/master-keys/key-store.js";
+import { MasterKeyService } from "./modules/master-keys/master-key.service.js";
+import { NodeService } from "./modules/nodes/node.service.js";
+import { OrganizationService } from "./modules/organizations/organization.service.js";
+import { WorkspaceService } from "./modules/workspaces/workspace.service.js";
+import { Permission } from "./auth/permission.js";
+
+export interface ServiceDeps {
+  db: Db;
+  keys: KeyStore;
+  clock: Clock;
+}
+
+export function createServices(deps: ServiceDeps) {
+  const auditWriter = new AuditedWriter(deps.db, deps.clock);
+  const organizations = new OrganizationService(deps.db, deps.keys, deps.clock);
+  const workspaces = new WorkspaceService(deps.db, auditWriter);
+  const audit = new AuditService(deps.db);
+  const masterKeys = new MasterKeyService(deps.db, deps.keys, auditWriter, deps.clock);
+  const nodes = new NodeService();
+  nodes.register("Organization", (meta, id) =>
+    id === meta.principal.organizationId && meta.principal.access.has(Permission.ORGANIZATION_READ) ? organizations.get(id) : undefined,
+  );
+  nodes.register("Workspace", (meta, id) => workspaces.find(meta, id));
+  nodes.register("AuditEvent", (meta, id) => audit.find(meta, id));
+  return { auditWriter, organizations, workspaces, audit, masterKeys, nodes, keys: deps.keys };
+}
+
+export type Services = ReturnType<typeof createServices>;

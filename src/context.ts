@@ -12,5 +12,6 @@ export interface RequestMeta {
 
 export interface Context extends RequestMeta {
   services: Services;
-  operationName?: string | null;
+  /** Filled in while the request runs. Apollo shallow-copies the context, so this is a shared object. */
+  operation: { name: string | null };
 }

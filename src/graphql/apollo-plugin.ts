@@ -9,7 +9,7 @@ export function requestPlugin(logger: Logger): ApolloServerPlugin<Context> {
     async requestDidStart() {
       return {
         async didResolveOperation({ contextValue, operationName }) {
-          contextValue.operationName = operationName ?? null;
+          contextValue.operation.name = operationName ?? null;
         },
         async didEncounterErrors({ contextValue, errors }) {
           for (const err of errors) {

@@ -101,12 +101,13 @@ export function createApp(o: AppOptions) {
       ip,
       userAgent: header(req, "user-agent"),
       services: o.services,
+      operation: { name: null },
     };
     const result = await o.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
       context: async () => context,
     });
-    log.operation = context.operationName ?? null;
+    log.operation = context.operation.name;
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = result.status ?? 200;
     log.outcome = res.statusCode === 200 ? "ok" : `status:${res.statusCode}`;

@@ -110,7 +110,7 @@ describe("HTTP surface", () => {
     // The line is written when the response has finished, just after the client has it.
     const line = await vi.waitFor(() => {
       const found = t.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "request" && l.operation === "WhoAmI");
-      if (!found) throw new Error("no log line yet");
+      if (!found) throw new Error("no log line yet: " + t.logs.slice(-3).join(""));
       return found;
     });
     expect(line).toMatchObject({ method: "POST", path: "/graphql", status: 200, outcome: "ok" });

@@ -117,6 +117,7 @@ CREATE TABLE `role_bindings` (
 	`principal_kind` text NOT NULL,
 	`principal_id` text NOT NULL,
 	`workspace_id` text,
+	`source` text DEFAULT 'MANUAL' NOT NULL,
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`organization_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`role_id`) REFERENCES `roles`(`id`) ON UPDATE no action ON DELETE no action,

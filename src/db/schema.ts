@@ -103,6 +103,8 @@ export const roleBindings = sqliteTable(
     principalKind: text("principal_kind", { enum: ["USER", "API_KEY"] }).notNull(),
     principalId: text("principal_id").notNull(),
     workspaceId: workspaceRef(),
+    /** SSO bindings are replaced from the token's claims at every sign-in; manual ones never are. */
+    source: text("source", { enum: ["MANUAL", "SSO"] }).notNull().default("MANUAL"),
     createdAt: createdAt(),
   },
   (t) => [

@@ -91,27 +91,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // The value itself is never echoed: PORTCULLIS_MASTER_KEYS and the bootstrap key are secrets.
       problems.push(`${String(issue.path[0])}: ${issue.message}`);
     }
-    throw new ConfigError(problems);
   }
-  const e = parsed.data;
-  const production = e.NODE_ENV === "production";
-  const masterKeys = e.PORTCULLIS_MASTER_KEYS ? parseMasterKeys(e.PORTCULLIS_MASTER_KEYS) : undefined;
+  // Checks across variables run on the raw values too, so that every problem is listed at once.
+  const production = env.NODE_ENV === "production";
+  const split = (v: string | undefined) => (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  const masterKeys = parsed.success && parsed.data.PORTCULLIS_MASTER_KEYS ? parseMasterKeys(parsed.data.PORTCULLIS_MASTER_KEYS) : undefined;
   if (masterKeys && new Set(masterKeys.map((k) => k.version)).size !== masterKeys.length) {
     problems.push("PORTCULLIS_MASTER_KEYS: each version may appear once");
   }
-  if (production && !masterKeys) {
+  if (production && !env.PORTCULLIS_MASTER_KEYS) {
     problems.push("PORTCULLIS_MASTER_KEYS: required when NODE_ENV=production");
   }
-  if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
-    problems.push(`${e.TLS_CERT_FILE ? "TLS_KEY_FILE" : "TLS_CERT_FILE"}: TLS_CERT_FILE and TLS_KEY_FILE go together`);
+  if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
+    problems.push(`${env.TLS_CERT_FILE ? "TLS_KEY_FILE" : "TLS_CERT_FILE"}: TLS_CERT_FILE and TLS_KEY_FILE go together`);
   }
-  for (const proxy of e.PORTCULLIS_TRUSTED_PROXIES) {
-    if (!isAddressOrCidr(proxy)) problems.push(`PORTCULLIS_TRUSTED_PROXIES: not an IP address or CIDR range`);
+  if (split(env.PORTCULLIS_TRUSTED_PROXIES).some((p) => !isAddressOrCidr(p))) {
+    problems.push("PORTCULLIS_TRUSTED_PROXIES: each entry must be an IP address or CIDR range");
   }
-  for (const origin of e.PORTCULLIS_CORS_ORIGINS) {
-    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push("PORTCULLIS_CORS_ORIGINS: each origin is scheme://host[:port]");
+  if (split(env.PORTCULLIS_CORS_ORIGINS).some((o) => !/^https?:\/\/[^/\s]+$/.test(o))) {
+    problems.push("PORTCULLIS_CORS_ORIGINS: each origin is scheme://host[:port]");
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
   return {
     production,
     port: e.PORT,

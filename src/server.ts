@@ -80,6 +80,8 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     hideSchemaDetailsFromClientErrors: true,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
+    // Our own SIGTERM handler drains requests first; Apollo's would re-raise the signal.
+    stopOnTerminationSignals: false,
     parseOptions: { maxTokens: DEFAULT_LIMITS.maxTokens },
     validationRules: [queryLimitsRule(DEFAULT_LIMITS)],
     formatError,

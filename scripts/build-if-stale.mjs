@@ -13,9 +13,9 @@ function newest(dir) {
 }
 
 const built = existsSync("dist/main.js") ? statSync("dist/main.js").mtimeMs : 0;
-const source = Math.max(newest("src"), statSync("tsconfig.build.json").mtimeMs, statSync("package.json").mtimeMs);
+const source = Math.max(newest("src"), statSync("package.json").mtimeMs);
 if (source > built) {
   console.error("portcullis: building dist/ ...");
-  const r = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -24,7 +24,7 @@ export function databasePath(dataDir: string): string {
   return join(dataDir, "portcullis.db");
 }
 
-export function openDatabase(dataDir: string): OpenedDatabase {
+export function openDatabase(dataDir: string, migrations = migrationsFolder): OpenedDatabase {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = databasePath(dataDir);
   let sqlite: Database.Database;
@@ -51,7 +51,7 @@ export function openDatabase(dataDir: string): OpenedDatabase {
   const db = drizzle(sqlite, { schema });
   try {
     // drizzle's migrator runs every pending migration inside one BEGIN ... COMMIT.
-    migrate(db, { migrationsFolder });
+    migrate(db, { migrationsFolder: migrations });
   } catch (err) {
     sqlite.close();
     throw new DatabaseStartupError(`Database migration failed, nothing was changed: ${(err as Error).message}`);

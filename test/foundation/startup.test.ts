@@ -119,3 +119,26 @@ describe("start-up", () => {
     }
   });
 });
+
+describe("migrations", () => {
+  it("applies pending migrations in one transaction: a failing one leaves the database as it was", async () => {
+    const { cpSync, writeFileSync: write, readFileSync: read } = await import("node:fs");
+    const { openDatabase, migrationsFolder } = await import("../../src/db/client.js");
+    const dataDir = tempDir();
+    openDatabase(dataDir).sqlite.close();
+    const folder = join(tempDir(), "drizzle");
+    cpSync(migrationsFolder, folder, { recursive: true });
+    write(join(folder, "0001_broken.sql"), "CREATE TABLE half_done (id text);\n--> statement-breakpoint\nALTER TABLE no_such_table ADD COLUMN x text;\n");
+    const journal = JSON.parse(read(join(folder, "meta", "_journal.json"), "utf8"));
+    journal.entries.push({ idx: 1, version: "6", when: journal.entries[0].when + 1, tag: "0001_broken", breakpoints: true });
+    write(join(folder, "meta", "_journal.json"), JSON.stringify(journal));
+    expect(() => openDatabase(dataDir, folder)).toThrow(DatabaseStartupError);
+    const { sqlite } = openDatabase(dataDir);
+    try {
+      expect(sqlite.prepare("SELECT name FROM sqlite_schema WHERE name = 'half_done'").get()).toBeUndefined();
+      expect((sqlite.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number }).n).toBe(1);
+    } finally {
+      sqlite.close();
+    }
+  });
+});

@@ -42,11 +42,18 @@ export interface Attempt {
   body: any;
 }
 
-/** Presents a bearer token over HTTP; `ip` is believed through a trusted proxy when the server trusts 127.0.0.1. */
-export async function present(t: TestServer, token: string, query = "{ viewer { principalId kind } }", ip?: string): Promise<Attempt> {
+export interface PresentOptions {
+  query?: string;
+  variables?: Record<string, unknown>;
+  /** Believed through the trusted proxy when the server trusts 127.0.0.1. */
+  ip?: string;
+}
+
+/** Presents a bearer token over HTTP. */
+export async function present(t: TestServer, token: string, { query = "{ viewer { principalId kind } }", variables, ip }: PresentOptions = {}): Promise<Attempt> {
   const headers: Record<string, string> = { "content-type": "application/json", authorization: `Bearer ${token}` };
   if (ip) headers["x-forwarded-for"] = ip;
-  const res = await fetch(`${t.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query }) });
+  const res = await fetch(`${t.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
   const body = await res.json();
   const copy = structuredClone(body);
   if (copy.errors?.[0]?.extensions) {

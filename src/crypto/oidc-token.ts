@@ -114,12 +114,15 @@ export class IssuerKeyCache {
     return payload;
   }
 
-  /** The cached keys, refetched first when missing or stale (and the cooldown allows). */
+  /**
+   * The cached keys. Stale ones still serve while a refetch runs in the background, so that a
+   * slow issuer does not hold up every request each time the cache ages out.
+   */
   private async keysFor(issuer: string): Promise<JWTVerifyGetKey | undefined> {
     const entry = this.issuers.get(issuer);
-    const now = this.clock.now().getTime();
-    if (entry?.keySet && now - entry.fetchedAt < this.options.maxAgeMs) return entry.keySet;
-    return (await this.refresh(issuer)) ?? entry?.keySet;
+    if (!entry?.keySet) return this.refresh(issuer);
+    if (this.clock.now().getTime() - entry.fetchedAt >= this.options.maxAgeMs) void this.refresh(issuer);
+    return entry.keySet;
   }
 
   /** Fetches the issuer's keys unless another fetch runs or ran within the cooldown. */

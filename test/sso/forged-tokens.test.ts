@@ -2,7 +2,7 @@
 // the brute-force brake, and is an audit event of the organization whose issuer and audience it
 // names (with a reason word and nothing of the token).
 import { exportSPKI, SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startOidcIssuer, type OidcIssuer } from "../harness/oidc-issuer.js";
 import { startServer, type TestServer } from "../harness/server.js";
 import { authenticationEvents, configureSso, present, PRIVATE_NETWORK, UNAUTHENTICATED_BODY } from "./sso-helpers.js";
@@ -201,5 +201,14 @@ describe("issuer keys: cache, rotation and refetch cooldown", () => {
     expect(await status(await rotating.sign())).toBe(200);
     expect(await status(oldToken)).toBe(200);
     expect(rotating.requests.jwks).toBe(4);
+  });
+
+  it("refetches keys older than 10 minutes in the background, serving the cached ones meanwhile", async () => {
+    const before = rotating.requests.jwks;
+    t.clock.advance(10 * 60_000);
+    expect(await status(await rotating.sign())).toBe(200);
+    await vi.waitFor(() => expect(rotating.requests.jwks).toBe(before + 1));
+    expect(await status(await rotating.sign())).toBe(200);
+    expect(rotating.requests.jwks).toBe(before + 1);
   });
 });

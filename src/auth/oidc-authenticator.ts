@@ -4,8 +4,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { OidcTokenError, peekIssuerAndAudiences, type IssuerKeyCache } from "../crypto/oidc-token.js";
 import type { Db } from "../db/client.js";
 import { ssoConnections } from "../db/schema.js";
-import type { Logger } from "../logger.js";
-import type { SignInRequest, SsoSignIn } from "../modules/sso/sso-sign-in.js";
+import type { SignInRequest, SsoSignIn, VerifiedClaims } from "../modules/sso/sso-sign-in.js";
 import { loadAccess } from "./access-loader.js";
 import type { Principal } from "./principal.js";
 
@@ -18,7 +17,6 @@ export class OidcAuthenticator {
     private readonly db: Db,
     private readonly keys: IssuerKeyCache,
     private readonly signIn: SsoSignIn,
-    private readonly logger: Logger,
   ) {}
 
   async authenticate(token: string, request: SignInRequest): Promise<OidcAuthResult> {
@@ -36,18 +34,18 @@ export class OidcAuthenticator {
     const failure = (reason: string, userId?: string): OidcAuthResult => ({ ok: false, via: "oidc", reason, organizationId: connection.organizationId, userId });
     // A token meant for other audiences as well is not one this organization alone trusts.
     if (audiences.length !== 1) return failure("extra_audience");
+    let claims: VerifiedClaims;
     try {
-      const claims = await this.keys.verify(token, { issuer: connection.issuer, audience: connection.audience });
-      const signedIn = this.signIn.signIn(connection, claims, request);
-      if (!signedIn.ok) return failure(signedIn.reason, signedIn.userId);
-      return {
-        ok: true,
-        principal: { kind: "USER", id: signedIn.userId, organizationId: connection.organizationId, access: loadAccess(this.db, connection.organizationId, signedIn.userId) },
-      };
+      claims = await this.keys.verify(token, { issuer: connection.issuer, audience: connection.audience });
     } catch (err) {
       if (err instanceof OidcTokenError) return failure(err.reason);
-      this.logger.error({ requestId: request.requestId, err: { type: (err as Error).name, message: (err as Error).message } }, "OIDC sign-in failed");
-      return failure("internal_error");
+      throw err;
     }
+    const signedIn = this.signIn.signIn(connection, claims, request);
+    if (!signedIn.ok) return failure(signedIn.reason, signedIn.userId);
+    return {
+      ok: true,
+      principal: { kind: "USER", id: signedIn.userId, organizationId: connection.organizationId, access: loadAccess(this.db, connection.organizationId, signedIn.userId) },
+    };
   }
 }

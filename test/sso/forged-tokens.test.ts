@@ -136,6 +136,21 @@ describe("forged and invalid tokens", () => {
     await expectRefused(await issuer.sign({ pad: "x".repeat(9000) }), false, "over 8 KB");
   });
 
+  it("answers exactly as a bad API key does: status, body and challenge header", async () => {
+    const answer = async (token: string) => {
+      const res = await fetch(`${t.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "x-forwarded-for": nextIp() },
+        body: JSON.stringify({ query: "{ viewer { principalId } }" }),
+      });
+      const body = await res.json();
+      delete body.errors[0].extensions.requestId;
+      return { status: res.status, body, challenge: res.headers.get("www-authenticate"), type: res.headers.get("content-type") };
+    };
+    const badKey = t.ownerKey.slice(0, -1) + (t.ownerKey.endsWith("A") ? "B" : "A");
+    expect(await answer(await attacker.sign({ iss: issuer.issuer, aud: issuer.audience }))).toEqual(await answer(badKey));
+  });
+
   it("audits nothing of the token itself", async () => {
     const events = JSON.stringify(authenticationEvents(t).filter((e) => e.outcome === "DENIED"));
     expect(events).not.toContain("victim");

@@ -111,7 +111,7 @@ export class SsoService {
     const mappingRows = this.db
       .select({ mapping: ssoRoleMappings, role: roles })
       .from(ssoRoleMappings)
-      .innerJoin(roles, eq(roles.id, ssoRoleMappings.roleId))
+      .innerJoin(roles, and(eq(roles.organizationId, row.organizationId), eq(roles.id, ssoRoleMappings.roleId)))
       .where(eq(ssoRoleMappings.organizationId, row.organizationId))
       .orderBy(asc(ssoRoleMappings.position))
       .all();

@@ -5,9 +5,9 @@ import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, ty
 import type { Clock } from "../clock.js";
 
 /** Asymmetric signatures only: no HS*, no none. */
-export const OIDC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
-export const CLOCK_SKEW_SECONDS = 60;
-export const MAX_JWT_LENGTH = 8192;
+const OIDC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+const CLOCK_SKEW_SECONDS = 60;
+const MAX_JWT_LENGTH = 8192;
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const ASYMMETRIC_KEY_TYPES = new Set(["RSA", "EC", "OKP"]);

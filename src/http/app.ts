@@ -1,5 +1,5 @@
 // The whole request pipeline: request ID and headers -> health routes -> for /graphql:
-// authenticate (401 before anything is parsed) -> body limit -> JSON -> Apollo.
+// authenticate (API key or OIDC JWT; 401 before anything is parsed) -> body limit -> JSON -> Apollo.
 import { HeaderMap, type ApolloServer } from "@apollo/server";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApiKeyAuthenticator, AuthResult } from "../auth/api-key-authenticator.js";

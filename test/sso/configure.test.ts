@@ -69,6 +69,16 @@ describe("configureSso and ssoConnection", () => {
     expect(JSON.parse(events[1].details!)).toMatchObject({ issuer: issuer.issuer, audience: "app-1", roleClaim: "roles", jitProvisioning: true });
   });
 
+  it("keeps a workspace that an SSO mapping is scoped to from being deleted", async () => {
+    const owner = t.client(t.ownerKey);
+    const mapped = s.workspace("mapped-ws");
+    const DELETE = `mutation($id: ID!) { deleteWorkspace(id: $id) { deletedId } }`;
+    await configureSso(owner, { issuer: issuer.issuer, audience: "app-1", roleClaim: "roles", jitProvisioning: true, roleMappings: [{ claimValue: "devs", roleId: s.roleId("member"), workspaceId: mapped }] });
+    expect(await owner.errorCode(DELETE, { id: mapped })).toBe("CONFLICT");
+    await configureSso(owner, { issuer: issuer.issuer, audience: "app-1", roleClaim: "roles", jitProvisioning: true, roleMappings: [] });
+    expect((await owner.data(DELETE, { id: mapped })).deleteWorkspace.deletedId).toBe(mapped);
+  });
+
   it("answers CONFLICT when another organization already uses the issuer and audience pair", async () => {
     const other = t.createOrganization();
     const client = t.client(other.ownerKey);

@@ -216,8 +216,9 @@ describe("role mappings", () => {
       roleMappings: [{ claimValue: "owners", roleId: o.roleId("owner") }],
     });
     const token = (groups: string[]) => issuer.sign({ sub: "olivia-sub", aud: "owned-by-sso", groups });
-    const first = await present(t, await token(["owners"]));
+    const first = await present(t, await token(["owners"]), { query: "{ viewer { principalId organization { id } } }" });
     expect(first.status, first.bodyWithoutRequestId).toBe(200);
+    expect(first.body.data.viewer.organization.id).toBe(other.organizationId);
     const olivia = first.body.data.viewer.principalId;
     db(t).update(apiKeys).set({ revokedAt: t.clock.now() }).where(eq(apiKeys.organizationId, other.organizationId)).run();
 

@@ -16,7 +16,6 @@ const MAX_CLAIM_VALUES = 1000;
 const MAX_EMAIL_LENGTH = 320;
 
 export interface VerifiedClaims {
-  iss?: string;
   sub: string;
   [claim: string]: unknown;
 }

@@ -1,6 +1,6 @@
 // Turns a bearer JWT from an organization's identity provider into a user principal, or says
 // why not (the reason is for logs and audit only: every failure answers the client identically).
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { OidcTokenError, peekIssuerAndAudiences, type IssuerKeyCache } from "../crypto/oidc-token.js";
 import type { Db } from "../db/client.js";
 import { ssoConnections } from "../db/schema.js";
@@ -13,22 +13,27 @@ export type OidcAuthResult =
   | { ok: false; via: "oidc"; reason: string; organizationId?: string; userId?: string };
 
 export class OidcAuthenticator {
+  private readonly connectionFor;
+
   constructor(
     private readonly db: Db,
     private readonly keys: IssuerKeyCache,
     private readonly signIn: SsoSignIn,
-  ) {}
+  ) {
+    // Prepared once: on every request, building the query would cost more than running it.
+    this.connectionFor = db
+      .select()
+      .from(ssoConnections)
+      .where(and(eq(ssoConnections.issuer, sql.placeholder("issuer")), eq(ssoConnections.audience, sql.placeholder("audience"))))
+      .prepare();
+  }
 
   async authenticate(token: string, request: SignInRequest): Promise<OidcAuthResult> {
     // Read unverified, and only to find the connection that will verify everything.
     const peeked = peekIssuerAndAudiences(token);
     if (!peeked) return { ok: false, via: "oidc", reason: "malformed" };
     const audiences = [...new Set(peeked.audiences)];
-    const matches = this.db
-      .select()
-      .from(ssoConnections)
-      .where(and(eq(ssoConnections.issuer, peeked.issuer), inArray(ssoConnections.audience, audiences)))
-      .all();
+    const matches = audiences.flatMap((audience) => this.connectionFor.all({ issuer: peeked.issuer, audience }));
     if (matches.length !== 1) return { ok: false, via: "oidc", reason: matches.length === 0 ? "unknown_issuer" : "ambiguous_audience" };
     const connection = matches[0];
     const failure = (reason: string, userId?: string): OidcAuthResult => ({ ok: false, via: "oidc", reason, organizationId: connection.organizationId, userId });

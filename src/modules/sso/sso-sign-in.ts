@@ -2,7 +2,7 @@
 // sub (or claims an invitation by verified email once, or provisions them just in time), and
 // replaces their SSO role bindings with the ones the token's role claim maps to. Every request
 // that bears a token is a sign-in, so an unchanged person costs reads only.
-import { and, eq, inArray, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Clock } from "../../clock.js";
 import type { Db } from "../../db/client.js";
 import { apiKeys, roleBindings, roles, ssoConnections, ssoRoleMappings, users } from "../../db/schema.js";
@@ -36,19 +36,45 @@ interface BindingChange {
   remove: { id: string; roleId: string; workspaceId: string | null }[];
 }
 
+/** The reads every request makes, prepared once: building a drizzle query costs more than running it. */
+function preparedReads(db: Db) {
+  const p = (name: string) => sql.placeholder(name);
+  return {
+    userByIdentity: db
+      .select()
+      .from(users)
+      .where(and(eq(users.organizationId, p("organizationId")), eq(users.oidcIssuer, p("issuer")), eq(users.oidcSubject, p("subject"))))
+      .prepare(),
+    mappings: db
+      .select({ claimValue: ssoRoleMappings.claimValue, roleId: ssoRoleMappings.roleId, workspaceId: ssoRoleMappings.workspaceId })
+      .from(ssoRoleMappings)
+      .where(eq(ssoRoleMappings.organizationId, p("organizationId")))
+      .prepare(),
+    bindings: db
+      .select({ id: roleBindings.id, roleId: roleBindings.roleId, workspaceId: roleBindings.workspaceId, source: roleBindings.source })
+      .from(roleBindings)
+      .where(and(eq(roleBindings.organizationId, p("organizationId")), eq(roleBindings.principalId, p("principalId"))))
+      .prepare(),
+  };
+}
+
 export class SsoSignIn {
+  private readonly reads: ReturnType<typeof preparedReads>;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.reads = preparedReads(db);
+  }
 
   signIn(connection: ConnectionRow, claims: VerifiedClaims, request: SignInRequest): SignInResult {
     const now = this.clock.now();
-    const known = findByIdentity(this.db, connection, claims.sub);
+    const known = this.findByIdentity(connection, claims.sub);
     if (known) {
       if (known.status !== "ACTIVE") return { ok: false, reason: "suspended", userId: known.id };
       const fresh = known.lastLoginAt !== null && now.getTime() - known.lastLoginAt.getTime() < LAST_LOGIN_WRITE_INTERVAL_MS;
-      const change = bindingChange(this.db, connection, known.id, claims);
+      const change = this.bindingChange(connection, known.id, claims);
       if (fresh && change.add.length === 0 && change.remove.length === 0) return { ok: true, userId: known.id };
     }
     return this.db.transaction((tx) => this.signInWriting(tx, connection, claims, request), { behavior: "immediate" });
@@ -65,7 +91,7 @@ export class SsoSignIn {
     if (!connection) return { ok: false, reason: "connection_changed" };
     const orgId = connection.organizationId;
 
-    let user = findByIdentity(tx, connection, claims.sub);
+    let user = this.findByIdentity(connection, claims.sub);
     let provisioned: "invitation" | "jit" | undefined;
     if (!user) {
       // users_oidc_identity is unique across organizations.
@@ -97,7 +123,7 @@ export class SsoSignIn {
     }
     if (user.status !== "ACTIVE") return { ok: false, reason: "suspended", userId: user.id };
 
-    const change = bindingChange(tx, connection, user.id, claims);
+    const change = this.bindingChange(connection, user.id, claims);
     let keptLastOwner = false;
     for (const binding of change.remove) {
       // The contract's last-owner rule holds against the identity provider too.
@@ -141,14 +167,24 @@ export class SsoSignIn {
     }
     return { ok: true, userId: user.id };
   }
-}
 
-function findByIdentity(q: Queryable, connection: ConnectionRow, subject: string): UserRow | undefined {
-  return q
-    .select()
-    .from(users)
-    .where(and(eq(users.organizationId, connection.organizationId), eq(users.oidcIssuer, connection.issuer), eq(users.oidcSubject, subject)))
-    .get();
+  // Prepared statements run on the one connection, so inside signInWriting's transaction too.
+  private findByIdentity(connection: ConnectionRow, subject: string): UserRow | undefined {
+    return this.reads.userByIdentity.get({ organizationId: connection.organizationId, issuer: connection.issuer, subject });
+  }
+
+  /** What must change for the person's SSO bindings to be exactly the mapped ones. Manual bindings are never touched. */
+  private bindingChange(connection: ConnectionRow, userId: string, claims: VerifiedClaims): BindingChange {
+    const values = new Set(claimValues(claims, connection.roleClaim));
+    const mapped = values.size === 0 ? [] : this.reads.mappings.all({ organizationId: connection.organizationId }).filter((m) => values.has(m.claimValue));
+    const wanted = new Map(mapped.map((m) => [scopeKey(m.roleId, m.workspaceId), { roleId: m.roleId, workspaceId: m.workspaceId }]));
+    const held = this.reads.bindings.all({ organizationId: connection.organizationId, principalId: userId });
+    const heldKeys = new Set(held.map((b) => scopeKey(b.roleId, b.workspaceId)));
+    return {
+      add: [...wanted.entries()].filter(([key]) => !heldKeys.has(key)).map(([, m]) => m),
+      remove: held.filter((b) => b.source === "SSO" && !wanted.has(scopeKey(b.roleId, b.workspaceId))).map(({ id, roleId, workspaceId }) => ({ id, roleId, workspaceId })),
+    };
+  }
 }
 
 function verifiedEmail(claims: VerifiedClaims): string | undefined {
@@ -195,30 +231,6 @@ function claimValues(claims: VerifiedClaims, roleClaim: string): string[] {
 }
 
 const scopeKey = (roleId: string, workspaceId: string | null) => `${roleId}\u0000${workspaceId ?? ""}`;
-
-/** What must change for the person's SSO bindings to be exactly the mapped ones. Manual bindings are never touched. */
-function bindingChange(q: Queryable, connection: ConnectionRow, userId: string, claims: VerifiedClaims): BindingChange {
-  const values = claimValues(claims, connection.roleClaim);
-  const mapped =
-    values.length === 0
-      ? []
-      : q
-          .select({ roleId: ssoRoleMappings.roleId, workspaceId: ssoRoleMappings.workspaceId })
-          .from(ssoRoleMappings)
-          .where(and(eq(ssoRoleMappings.organizationId, connection.organizationId), inArray(ssoRoleMappings.claimValue, values)))
-          .all();
-  const wanted = new Map(mapped.map((m) => [scopeKey(m.roleId, m.workspaceId), m]));
-  const held = q
-    .select({ id: roleBindings.id, roleId: roleBindings.roleId, workspaceId: roleBindings.workspaceId, source: roleBindings.source })
-    .from(roleBindings)
-    .where(and(eq(roleBindings.organizationId, connection.organizationId), eq(roleBindings.principalId, userId)))
-    .all();
-  const heldKeys = new Set(held.map((b) => scopeKey(b.roleId, b.workspaceId)));
-  return {
-    add: [...wanted.entries()].filter(([key]) => !heldKeys.has(key)).map(([, m]) => m),
-    remove: held.filter((b) => b.source === "SSO" && !wanted.has(scopeKey(b.roleId, b.workspaceId))).map(({ id, roleId, workspaceId }) => ({ id, roleId, workspaceId })),
-  };
-}
 
 /** True when this organization-wide binding of the built-in owner role is the last one held by a live principal. */
 function isLastOwnerBinding(q: Queryable, organizationId: string, binding: { id: string; roleId: string }, at: Date): boolean {

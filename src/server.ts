@@ -6,10 +6,13 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
 import { AuthFailureLimiter } from "./auth/failure-limiter.js";
+import { OidcAuthenticator } from "./auth/oidc-authenticator.js";
+import { issuerKeyFetcher } from "./auth/oidc-discovery.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import type { Context } from "./context.js";
 import { KeyRing } from "./crypto/key-ring.js";
+import { IssuerKeyCache } from "./crypto/oidc-token.js";
 import { loadOrCreateDevMasterKeys } from "./crypto/master-key-file.js";
 import { migrationsApplied, openDatabase, type OpenedDatabase } from "./db/client.js";
 import { requestPlugin } from "./graphql/apollo-plugin.js";
@@ -18,6 +21,7 @@ import { DEFAULT_LIMITS, queryLimitsRule } from "./graphql/limits.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createApp } from "./http/app.js";
 import { createLogger, type Logger } from "./logger.js";
+import { OutboundClient, type Resolver } from "./net/outbound.js";
 import { KeyStore } from "./modules/master-keys/key-store.js";
 import type { CreatedOrganization } from "./modules/organizations/organization.service.js";
 import { createServices, type Services } from "./services.js";
@@ -28,6 +32,8 @@ import { migrationsFolder } from "./db/client.js";
 export interface ServerDeps {
   clock?: Clock;
   logger?: Logger;
+  /** DNS for outbound calls; tests inject one so that no test needs the network. */
+  resolver?: Resolver;
 }
 
 export interface PortcullisServer {
@@ -65,7 +71,8 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     throw err;
   }
 
-  const services = createServices({ db: database.db, keys, clock });
+  const outbound = new OutboundClient({ allowPrivateNetwork: config.allowPrivateNetwork, resolver: deps.resolver });
+  const services = createServices({ db: database.db, keys, clock, outbound });
   let bootstrap: PortcullisServer["bootstrap"];
   if (services.organizations.neverBootstrapped()) {
     const created = services.organizations.create("Default organization", config.bootstrapKey);
@@ -96,6 +103,11 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     apollo,
     services,
     authenticator: new ApiKeyAuthenticator(database.db, keys, clock),
+    oidcAuthenticator: new OidcAuthenticator(
+      database.db,
+      new IssuerKeyCache(issuerKeyFetcher(outbound), clock, {}, (issuer, err) => logger.warn({ issuer, err: err.message }, "could not fetch the OIDC issuer's keys")),
+      services.ssoSignIn,
+    ),
     failureLimiter: new AuthFailureLimiter(
       { maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 },
       clock,
@@ -160,6 +172,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       server.closeAllConnections();
       await stopped;
       await apollo.stop();
+      await outbound.close();
       database.sqlite.close();
     },
   };

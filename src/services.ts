@@ -8,12 +8,16 @@ import { MasterKeyService } from "./modules/master-keys/master-key.service.js";
 import { NodeService } from "./modules/nodes/node.service.js";
 import { OrganizationService } from "./modules/organizations/organization.service.js";
 import { WorkspaceService } from "./modules/workspaces/workspace.service.js";
+import { SsoService } from "./modules/sso/sso.service.js";
+import { SsoSignIn } from "./modules/sso/sso-sign-in.js";
+import type { OutboundClient } from "./net/outbound.js";
 import { Permission } from "./auth/permission.js";
 
 export interface ServiceDeps {
   db: Db;
   keys: KeyStore;
   clock: Clock;
+  outbound: OutboundClient;
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -22,13 +26,15 @@ export function createServices(deps: ServiceDeps) {
   const workspaces = new WorkspaceService(deps.db, auditWriter);
   const audit = new AuditService(deps.db);
   const masterKeys = new MasterKeyService(deps.db, deps.keys, auditWriter, deps.clock);
+  const sso = new SsoService(deps.db, auditWriter, deps.outbound, workspaces);
+  const ssoSignIn = new SsoSignIn(deps.db, deps.clock);
   const nodes = new NodeService();
   nodes.register("Organization", (meta, id) =>
     id === meta.principal.organizationId && meta.principal.access.has(Permission.ORGANIZATION_READ) ? organizations.get(id) : undefined,
   );
   nodes.register("Workspace", (meta, id) => workspaces.find(meta, id));
   nodes.register("AuditEvent", (meta, id) => audit.find(meta, id));
-  return { auditWriter, organizations, workspaces, audit, masterKeys, nodes, keys: deps.keys };
+  return { auditWriter, organizations, workspaces, audit, masterKeys, nodes, sso, ssoSignIn, keys: deps.keys };
 }
 
 export type Services = ReturnType<typeof createServices>;

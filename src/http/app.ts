@@ -1,10 +1,12 @@
 // The whole request pipeline: request ID and headers -> health routes -> for /graphql:
-// authenticate (401 before anything is parsed) -> body limit -> JSON -> Apollo.
+// authenticate (API key or OIDC JWT; 401 before anything is parsed) -> body limit -> JSON -> Apollo.
 import { HeaderMap, type ApolloServer } from "@apollo/server";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApiKeyAuthenticator, AuthResult } from "../auth/api-key-authenticator.js";
 import type { AuthFailureLimiter } from "../auth/failure-limiter.js";
+import type { OidcAuthenticator, OidcAuthResult } from "../auth/oidc-authenticator.js";
 import type { Context } from "../context.js";
+import { looksLikeJwt } from "../crypto/oidc-token.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { Services } from "../services.js";
@@ -17,6 +19,7 @@ export interface AppOptions {
   apollo: ApolloServer<Context>;
   services: Services;
   authenticator: ApiKeyAuthenticator;
+  oidcAuthenticator: OidcAuthenticator;
   failureLimiter: AuthFailureLimiter;
   logger: Logger;
   tls: boolean;
@@ -42,20 +45,22 @@ export function createApp(o: AppOptions) {
       res.setHeader("allow", "GET, POST, OPTIONS");
       return sendError(res, 405, "BAD_REQUEST", "Use GET or POST", log.requestId);
     }
-    const auth = authenticate(req.headers.authorization);
+    const userAgent = header(req, "user-agent");
+    const auth = await authenticate(req.headers.authorization, { requestId: log.requestId, ip, userAgent });
     if (!auth.ok) {
       log.outcome = `unauthenticated:${auth.reason}`;
       if (auth.organizationId) {
+        const oidc = "via" in auth;
         o.services.auditWriter.record({
           organizationId: auth.organizationId,
           actorKind: null,
           actorId: null,
           action: "authenticate",
-          targetKind: "ApiKey",
-          targetId: auth.apiKeyId ?? null,
+          targetKind: oidc ? (auth.userId ? "User" : null) : "ApiKey",
+          targetId: (oidc ? auth.userId : auth.apiKeyId) ?? null,
           outcome: "DENIED",
           ip,
-          userAgent: header(req, "user-agent"),
+          userAgent,
           requestId: log.requestId,
           details: { reason: auth.reason },
         });
@@ -99,7 +104,7 @@ export function createApp(o: AppOptions) {
       requestId: log.requestId,
       principal: auth.principal,
       ip,
-      userAgent: header(req, "user-agent"),
+      userAgent,
       services: o.services,
       operation: { name: null },
     };
@@ -120,12 +125,14 @@ export function createApp(o: AppOptions) {
     }
   }
 
-  function authenticate(authorization: string | undefined): AuthResult {
+  async function authenticate(authorization: string | undefined, request: { requestId: string; ip: string; userAgent: string | null }): Promise<AuthResult | OidcAuthResult> {
     // One shape of failure for every cause: nothing about the header is echoed or hinted.
     if (!authorization || authorization.length > 8192) return { ok: false, reason: "malformed" };
     const match = /^Bearer ([\x21-\x7e]+)$/.exec(authorization);
     if (!match) return { ok: false, reason: "malformed" };
-    return o.authenticator.authenticate(match[1]);
+    const token = match[1];
+    if (!token.startsWith("pcl_") && looksLikeJwt(token)) return o.oidcAuthenticator.authenticate(token, request);
+    return o.authenticator.authenticate(token);
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

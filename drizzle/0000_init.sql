@@ -232,7 +232,7 @@ CREATE TABLE `users` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `users_org_email` ON `users` (`organization_id`,`email`);--> statement-breakpoint
-CREATE UNIQUE INDEX `users_oidc_identity` ON `users` (`oidc_issuer`,`oidc_subject`);--> statement-breakpoint
+CREATE UNIQUE INDEX `users_oidc_identity` ON `users` (`organization_id`,`oidc_issuer`,`oidc_subject`);--> statement-breakpoint
 CREATE TABLE `virtual_keys` (
 	`id` text PRIMARY KEY NOT NULL,
 	`organization_id` text NOT NULL,

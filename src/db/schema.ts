@@ -72,7 +72,9 @@ export const users = sqliteTable(
   },
   (t) => [
     uniqueIndex("users_org_email").on(t.organizationId, t.email),
-    uniqueIndex("users_oidc_identity").on(t.oidcIssuer, t.oidcSubject),
+    // Per organization: one issuer (Google, a shared Okta tenant) can serve several tenants,
+    // and the same person is then a separate user in each.
+    uniqueIndex("users_oidc_identity").on(t.organizationId, t.oidcIssuer, t.oidcSubject),
   ],
 );
 

@@ -227,10 +227,11 @@ describe("role mappings", () => {
     expect(bindingsOf(t, olivia)).toEqual([{ roleId: o.roleId("owner"), workspaceId: null, source: "SSO" }]);
   });
 
-  it("refuses (cleanly) a person whose identity already belongs to another organization", async () => {
-    // users_oidc_identity is unique on (issuer, subject) across organizations.
-    const attempt = await present(t, await issuer.sign({ sub: "frank-sub", aud: "owned-by-sso" }));
-    expect(attempt.status).toBe(401);
-    expect(attempt.bodyWithoutRequestId).toBe(UNAUTHENTICATED_BODY);
+  it("makes the same person a separate user in each organization that trusts the same issuer", async () => {
+    const attempt = await present(t, await issuer.sign({ sub: "frank-sub", aud: "owned-by-sso" }), { query: "{ viewer { principalId organization { name } } }" });
+    expect(attempt.status, attempt.bodyWithoutRequestId).toBe(200);
+    expect(attempt.body.data.viewer.organization.name).toBe("Owned by SSO");
+    const home = await signIn({ sub: "frank-sub" });
+    expect(home.body.data.viewer.principalId).not.toBe(attempt.body.data.viewer.principalId);
   });
 });

@@ -94,9 +94,6 @@ export class SsoSignIn {
     let user = this.findByIdentity(connection, claims.sub);
     let provisioned: "invitation" | "jit" | undefined;
     if (!user) {
-      // users_oidc_identity is unique across organizations.
-      const elsewhere = tx.select({ id: users.id }).from(users).where(and(eq(users.oidcIssuer, connection.issuer), eq(users.oidcSubject, claims.sub))).get();
-      if (elsewhere) return { ok: false, reason: "identity_in_other_organization" };
       const invited = findInvitation(tx, orgId, claims);
       if (invited) {
         if (invited.status !== "ACTIVE") return { ok: false, reason: "suspended", userId: invited.id };

@@ -20,6 +20,7 @@ import { createApp } from "./http/app.js";
 import { createLogger, type Logger } from "./logger.js";
 import { KeyStore } from "./modules/master-keys/key-store.js";
 import type { CreatedOrganization } from "./modules/organizations/organization.service.js";
+import { OutboundClient, type Resolver } from "./net/outbound.js";
 import { createServices, type Services } from "./services.js";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { readdirSync } from "node:fs";
@@ -28,6 +29,10 @@ import { migrationsFolder } from "./db/client.js";
 export interface ServerDeps {
   clock?: Clock;
   logger?: Logger;
+  /** DNS for outbound calls; tests inject one so that no test needs the network. */
+  resolver?: Resolver;
+  /** Create the first organization on a new database (the server does; the CLI does not). */
+  bootstrap?: boolean;
 }
 
 export interface PortcullisServer {
@@ -65,9 +70,10 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     throw err;
   }
 
-  const services = createServices({ db: database.db, keys, clock });
+  const outbound = new OutboundClient({ allowPrivateNetwork: config.allowPrivateNetwork, resolver: deps.resolver });
+  const services = createServices({ db: database.db, keys, clock, outbound });
   let bootstrap: PortcullisServer["bootstrap"];
-  if (services.organizations.neverBootstrapped()) {
+  if (deps.bootstrap !== false && services.organizations.neverBootstrapped()) {
     const created = services.organizations.create("Default organization", config.bootstrapKey);
     bootstrap = { ...created, generated: !config.bootstrapKey };
     logger.info({ organizationId: created.organizationId, apiKeyId: created.ownerApiKeyId }, "created the first organization and its owner API key");
@@ -158,6 +164,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       server.closeAllConnections();
       await stopped;
       await apollo.stop();
+      await outbound.close();
       database.sqlite.close();
     },
   };

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import { generateApiKey } from "../../src/crypto/api-key-format.js";
 import { newId } from "../../src/ids.js";
 import { createLogger } from "../../src/logger.js";
+import type { Resolver } from "../../src/net/outbound.js";
 import { buildServer, type PortcullisServer } from "../../src/server.js";
 import { GraphQLClient } from "./client.js";
 
@@ -37,6 +38,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   dataDir?: string;
   clock?: ManualClock;
+  /** DNS for the server's outbound client (test/harness/loopback.ts fakeDns). */
+  resolver?: Resolver;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
@@ -57,7 +60,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       done();
     },
   });
-  const server = await buildServer(config, { clock, logger: createLogger("info", sink) });
+  const server = await buildServer(config, { clock, logger: createLogger("info", sink), resolver: options.resolver });
   const { url } = await server.listen(0, "127.0.0.1");
   const organizationId = server.bootstrap?.organizationId ?? server.services.organizations.list()[0].id;
   let closed = false;

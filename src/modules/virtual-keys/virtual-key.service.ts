@@ -133,8 +133,9 @@ export class VirtualKeyService {
     const secret = validateSecret(input.secret);
     const providerOptions = parseProviderOptions(input.provider, input.providerOptions);
     const baseUrl = await this.checkedBaseUrl(input.provider, input.baseUrl ?? null);
-    const policyIds = this.attachablePolicies(meta, input.policyIds, workspaceId);
     return this.audit.write(meta, { action: "createVirtualKey", targetKind: "VirtualKey" }, (tx, at) => {
+      // Inside the transaction: a policy deleted meanwhile is NOT_FOUND, not a foreign key failure.
+      const policyIds = this.attachablePolicies(tx, meta, input.policyIds, workspaceId);
       this.assertSlugFree(tx, organizationId, slug);
       const id = newId("VirtualKey");
       const view: VirtualKeyView = {
@@ -310,14 +311,14 @@ export class VirtualKeyService {
    * Policies named at creation: each must be readable by the caller (else NOT_FOUND), live in
    * the organization or the key's own workspace, and attaching needs POLICY_WRITE where the key lives.
    */
-  private attachablePolicies(meta: RequestMeta, ids: string[] | null | undefined, workspaceId: string | null): string[] {
+  private attachablePolicies(tx: Queryable, meta: RequestMeta, ids: string[] | null | undefined, workspaceId: string | null): string[] {
     const unique = [...new Set(ids ?? [])];
     if (unique.length === 0) return [];
     if (unique.length > MAX_POLICIES) throw badInput(`At most ${MAX_POLICIES} policies can be attached at once`, "policyIds");
     const { access } = meta.principal;
     for (const id of unique) {
       const policy = isId(id, "Policy")
-        ? this.db
+        ? tx
             .select({ workspaceId: policies.workspaceId })
             .from(policies)
             .where(and(eq(policies.organizationId, meta.principal.organizationId), eq(policies.id, id)))

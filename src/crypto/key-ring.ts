@@ -17,10 +17,6 @@ export class MissingMasterKeyError extends KeyRingError {
     );
     this.versions = list;
   }
-
-  get version(): number {
-    return this.versions[0];
-  }
 }
 
 export class MasterKeyMismatchError extends KeyRingError {

@@ -2,7 +2,7 @@
 import { createInterface } from "node:readline/promises";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { generateApiKey } from "./crypto/api-key-format.js";
-import { MissingMasterKeyError } from "./crypto/key-ring.js";
+import { KeyRingError } from "./crypto/key-ring.js";
 import { DatabaseStartupError } from "./db/client.js";
 import { newId } from "./ids.js";
 import { createLogger } from "./logger.js";
@@ -55,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`portcullis: ${err.message}\n\n${USAGE}`);
       return 2;
     }
-    if (err instanceof ConfigError || err instanceof DatabaseStartupError || err instanceof MissingMasterKeyError) {
+    if (err instanceof ConfigError || err instanceof DatabaseStartupError || err instanceof KeyRingError) {
       process.stderr.write(`portcullis: ${err.message}\n`);
       return 1;
     }
@@ -67,7 +67,8 @@ export async function run(argv: string[]): Promise<number> {
 /** Opens the database with the server's configuration, without listening. */
 async function withServer(fn: (s: PortcullisServer, config: Config) => Promise<number> | number): Promise<number> {
   const config = loadConfig();
-  const server = await buildServer(config, { logger: createLogger("warn") });
+  // No bootstrap: an owner key made here would be shown nowhere and lost.
+  const server = await buildServer(config, { logger: createLogger("warn"), bootstrap: false });
   try {
     return await fn(server, config);
   } finally {

@@ -1,6 +1,6 @@
 // Starting the server for real: configuration, the one-time key banner, signals.
 import { ConfigError, loadConfig } from "./config.js";
-import { MissingMasterKeyError } from "./crypto/key-ring.js";
+import { KeyRingError } from "./crypto/key-ring.js";
 import { DatabaseStartupError } from "./db/client.js";
 import { buildServer } from "./server.js";
 
@@ -32,7 +32,7 @@ export async function serve(): Promise<void> {
     const { url } = await server.listen();
     server.logger.info({ url }, `Portcullis listening on ${url}/graphql`);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof DatabaseStartupError || err instanceof MissingMasterKeyError) {
+    if (err instanceof ConfigError || err instanceof DatabaseStartupError || err instanceof KeyRingError) {
       process.stderr.write(`portcullis: ${err.message}\n`);
       process.exit(1);
     }

@@ -34,6 +34,8 @@ export interface ServerDeps {
   logger?: Logger;
   /** DNS for outbound calls; tests inject one so that no test needs the network. */
   resolver?: Resolver;
+  /** Create the first organization on a new database (the server does; the CLI does not). */
+  bootstrap?: boolean;
 }
 
 export interface PortcullisServer {
@@ -74,7 +76,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   const outbound = new OutboundClient({ allowPrivateNetwork: config.allowPrivateNetwork, resolver: deps.resolver });
   const services = createServices({ db: database.db, keys, clock, outbound });
   let bootstrap: PortcullisServer["bootstrap"];
-  if (services.organizations.neverBootstrapped()) {
+  if (deps.bootstrap !== false && services.organizations.neverBootstrapped()) {
     const created = services.organizations.create("Default organization", config.bootstrapKey);
     bootstrap = { ...created, generated: !config.bootstrapKey };
     logger.info({ organizationId: created.organizationId, apiKeyId: created.ownerApiKeyId }, "created the first organization and its owner API key");

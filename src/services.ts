@@ -10,6 +10,8 @@ import { OrganizationService } from "./modules/organizations/organization.servic
 import { WorkspaceService } from "./modules/workspaces/workspace.service.js";
 import { SsoService } from "./modules/sso/sso.service.js";
 import { SsoSignIn } from "./modules/sso/sso-sign-in.js";
+import { SecretBox } from "./modules/virtual-keys/secret-box.js";
+import { VirtualKeyService } from "./modules/virtual-keys/virtual-key.service.js";
 import type { OutboundClient } from "./net/outbound.js";
 import { Permission } from "./auth/permission.js";
 
@@ -17,6 +19,7 @@ export interface ServiceDeps {
   db: Db;
   keys: KeyStore;
   clock: Clock;
+  /** The one guarded client for every call that leaves the process. */
   outbound: OutboundClient;
 }
 
@@ -28,13 +31,17 @@ export function createServices(deps: ServiceDeps) {
   const masterKeys = new MasterKeyService(deps.db, deps.keys, auditWriter, deps.clock);
   const sso = new SsoService(deps.db, auditWriter, deps.outbound, workspaces);
   const ssoSignIn = new SsoSignIn(deps.db, deps.clock);
+  // secrets.openSecret is for the provider-calling service only; nothing else opens a secret.
+  const secrets = new SecretBox(deps.db, deps.keys);
+  const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
   const nodes = new NodeService();
   nodes.register("Organization", (meta, id) =>
     id === meta.principal.organizationId && meta.principal.access.has(Permission.ORGANIZATION_READ) ? organizations.get(id) : undefined,
   );
   nodes.register("Workspace", (meta, id) => workspaces.find(meta, id));
   nodes.register("AuditEvent", (meta, id) => audit.find(meta, id));
-  return { auditWriter, organizations, workspaces, audit, masterKeys, nodes, sso, ssoSignIn, keys: deps.keys };
+  nodes.register("VirtualKey", (meta, id) => virtualKeys.find(meta, id));
+  return { auditWriter, organizations, workspaces, audit, masterKeys, nodes, sso, ssoSignIn, keys: deps.keys, outbound: deps.outbound, secrets, virtualKeys };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -24,6 +24,7 @@ export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
 }
 
 export function open(key: Buffer, envelope: Buffer, aad: Buffer): Buffer {
+  if (key.length !== 32) throw new DecryptionError("AES-256-GCM needs a 32-byte key");
   if (envelope.length < HEADER_BYTES) throw new DecryptionError("envelope too short");
   if (envelope[0] !== ENVELOPE_V1) throw new DecryptionError(`unknown envelope version ${envelope[0]}`);
   const nonce = envelope.subarray(1, 1 + NONCE_BYTES);

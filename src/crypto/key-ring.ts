@@ -1,11 +1,32 @@
 // Versioned master keys (KEKs). Data keys and the API key pepper are wrapped by the newest
 // version; older versions stay readable until the CLI re-wraps everything.
 import type { MasterKey } from "../config.js";
-import { open, seal } from "./aead.js";
+import { DecryptionError, open, seal } from "./aead.js";
 
-export class MissingMasterKeyError extends Error {
-  constructor(readonly version: number) {
-    super(`Master key version ${version} is not configured, but data is still wrapped with it. Add it to PORTCULLIS_MASTER_KEYS.`);
+/** A master key problem that stops the server from starting: the message tells the operator what to do. */
+export class KeyRingError extends Error {}
+
+export class MissingMasterKeyError extends KeyRingError {
+  readonly versions: number[];
+  constructor(versions: number | number[]) {
+    const list = [versions].flat().sort((a, b) => a - b);
+    const many = list.length > 1;
+    super(
+      `Master key version${many ? "s" : ""} ${list.join(", ")} ${many ? "are" : "is"} not configured, but data is still wrapped with ${many ? "them" : "it"}. ` +
+        `Add ${many ? "them" : "it"} to PORTCULLIS_MASTER_KEYS (then run portcullis rotate-master-key before removing ${many ? "them" : "it"}).`,
+    );
+    this.versions = list;
+  }
+}
+
+export class MasterKeyMismatchError extends KeyRingError {
+  constructor(
+    readonly version: number,
+    context: string,
+  ) {
+    super(
+      `Master key version ${version} does not open ${context}: the key configured as version ${version} is not the one it was wrapped with, or the stored key was altered.`,
+    );
   }
 }
 
@@ -38,7 +59,12 @@ export class KeyRing {
   unwrap(w: Wrapped, context: string): Buffer {
     const kek = this.keys.get(w.kekVersion);
     if (!kek) throw new MissingMasterKeyError(w.kekVersion);
-    return open(kek, w.wrapped, aad(context, w.kekVersion));
+    try {
+      return open(kek, w.wrapped, aad(context, w.kekVersion));
+    } catch (err) {
+      if (err instanceof DecryptionError) throw new MasterKeyMismatchError(w.kekVersion, context);
+      throw err;
+    }
   }
 }
 

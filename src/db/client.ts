@@ -1,6 +1,7 @@
 // Opens the SQLite database: checks that the file is a database before touching it, sets the
 // pragmas, and applies drizzle's migrations in one transaction.
 import Database from "better-sqlite3";
+import { sql } from "drizzle-orm";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { mkdirSync } from "node:fs";
@@ -48,6 +49,9 @@ export function openDatabase(dataDir: string, migrations = migrationsFolder): Op
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
+  // Deleted rows (a virtual key's ciphertext, a shredded data key) are overwritten with zeros
+  // instead of lingering in free pages.
+  sqlite.pragma("secure_delete = ON");
   const db = drizzle(sqlite, { schema });
   try {
     // drizzle's migrator runs every pending migration inside one BEGIN ... COMMIT.
@@ -57,6 +61,15 @@ export function openDatabase(dataDir: string, migrations = migrationsFolder): Op
     throw new DatabaseStartupError(`Database migration failed, nothing was changed: ${(err as Error).message}`);
   }
   return { db, sqlite, path };
+}
+
+/**
+ * Copies the write-ahead log into the database and empties it, so that the old page images
+ * of deleted rows leave the -wal file too. Best effort: a reader still open elsewhere can keep
+ * part of the log until the next checkpoint.
+ */
+export function flushDeletedPages(db: Db): void {
+  db.all(sql`PRAGMA wal_checkpoint(TRUNCATE)`);
 }
 
 /** True when every migration that ships with this build has been applied. */

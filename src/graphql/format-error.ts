@@ -15,8 +15,18 @@ export function sanitizeMessage(message: string): string {
   if (m) return message;
   m = /^Expected value of type "([^"]*)", found /.exec(message);
   if (m) return `Expected value of type "${m[1]}".`;
-  m = /^(\w+) cannot represent [^:]*/.exec(message);
-  if (m) return `${m[0].replace(/[.:]$/, "")}.`;
+  // Only graphql-js's and graphql-scalars' own wording is kept: a custom scalar may end its
+  // message with the literal it refused and no colon before it.
+  m = /^(\w+) cannot represent (?:(?:a |an )?non[- ][\w -]*?value|an invalid [\w-]+)/.exec(message);
+  if (m) return `${m[0]}.`;
+  m = /^(\w+) cannot represent /.exec(message);
+  if (m) return `${m[1]} cannot represent the given value.`;
+  // An enum value and the keys of an input object literal sit among values, where a secret
+  // could have been pasted unquoted.
+  m = /^Value ".*" does not exist in "(\w+)" enum/s.exec(message);
+  if (m) return `The value does not exist in "${m[1]}" enum.`;
+  m = /^Field ".*" is not defined by type "(\w+)"/s.exec(message);
+  if (m) return `A field that is not defined by type "${m[1]}" was given.`;
   m = /^Syntax Error: /.exec(message);
   if (m) return "Syntax Error: the document cannot be parsed.";
   m = /^Invalid value /.exec(message);

@@ -8,17 +8,28 @@ export class EndpointRefusedError extends Error {}
 
 const METADATA_HOSTS = new Set(["metadata.google.internal", "metadata", "metadata.azure.internal", "instance-data", "instance-data.ec2.internal"]);
 
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR("2000::/3");
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR("64:ff9b::/96");
+
 /** Undefined when the address is public unicast; otherwise why it is refused. */
 export function addressRefusal(address: string): string | undefined {
   if (!ipaddr.isValid(address)) return "not an IP address";
   let ip = ipaddr.parse(address);
   if (ip.kind() === "ipv6") {
     const v6 = ip as ipaddr.IPv6;
-    if (v6.isIPv4MappedAddress()) ip = v6.toIPv4Address();
-    else if (v6.range() === "rfc6052" || v6.range() === "rfc6145") {
-      // NAT64: the last 32 bits are an IPv4 address.
-      const parts = v6.toByteArray().slice(-4);
-      ip = ipaddr.fromByteArray(parts);
+    if (v6.isIPv4MappedAddress()) {
+      ip = v6.toIPv4Address();
+    } else if (v6.range() === "rfc6145" || v6.match(NAT64_WELL_KNOWN)) {
+      // SIIT and well-known NAT64 (/96): the last 32 bits are the IPv4 address reached.
+      ip = ipaddr.fromByteArray(v6.toByteArray().slice(-4));
+    } else if (v6.range() === "rfc6052") {
+      // Local-use NAT64 (64:ff9b:1::/48) places the IPv4 address by prefix length, and
+      // translates into the operator's own network: never public.
+      return "local-use NAT64 address";
+    } else if (!v6.match(GLOBAL_UNICAST_V6)) {
+      // Outside 2000::/3: loopback, unspecified, IPv4-compatible (::a.b.c.d), link-local,
+      // unique-local (fd00:ec2::254 is a metadata service), multicast, unassigned.
+      return v6.range() === "unicast" ? "non-global IPv6 address" : `${v6.range()} address`;
     }
   }
   const range = ip.range();

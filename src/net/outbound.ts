@@ -100,7 +100,12 @@ export class OutboundClient {
       if (refusal) throw new EndpointRefusedError(`The host is a ${refusal}`);
       return [{ address: hostname, family: isIP(hostname) as 4 | 6 }];
     }
-    const addresses = await this.resolver(hostname);
+    let addresses: { address: string; family: 4 | 6 }[];
+    try {
+      addresses = await this.resolver(hostname);
+    } catch {
+      addresses = [];
+    }
     if (addresses.length === 0) throw new EndpointRefusedError("The host name does not resolve");
     if (!this.options.allowPrivateNetwork) {
       // Every address must be allowed: a name with one public and one private address is refused.

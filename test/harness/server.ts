@@ -38,7 +38,7 @@ export interface StartOptions {
   env?: Record<string, string>;
   dataDir?: string;
   clock?: ManualClock;
-  /** DNS for the outbound client, so that address checks of host names need no network. */
+  /** DNS for the server's outbound client (test/harness/loopback.ts fakeDns). */
   resolver?: Resolver;
 }
 

@@ -10,6 +10,8 @@ export function resolveSlug(slug: string | null | undefined, name: string): stri
   }
   const made = name
     .normalize("NFKD")
+    // Decomposed accents are dropped, so "Ünïcode" becomes "unicode", not "u-ni-code".
+    .replace(/[\u0300-\u036f]/g, "")
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+/, "")

@@ -18,13 +18,22 @@ export class KeyStore {
     readonly keyRing: KeyRing,
   ) {}
 
-  /** Refuses to run when something is wrapped with a master key version that is not configured. */
+  /**
+   * Refuses to run when something is wrapped with a master key version that is not configured,
+   * or with one whose configured key is wrong: one wrapped key per version in use must open.
+   */
   assertAllVersionsAvailable(): void {
     const versions = this.db.all<{ v: number }>(
       sql`SELECT DISTINCT kek_version AS v FROM data_keys UNION SELECT DISTINCT kek_version FROM server_secrets`,
     );
     const missing = versions.map((r) => r.v).filter((v) => !this.keyRing.has(v));
-    if (missing.length > 0) throw new MissingMasterKeyError(Math.min(...missing));
+    if (missing.length > 0) throw new MissingMasterKeyError(missing);
+    const samples = this.db.all<{ organizationId: string | null; name: string | null; kekVersion: number; wrapped: Buffer }>(
+      sql`SELECT organization_id AS organizationId, NULL AS name, kek_version AS kekVersion, wrapped FROM data_keys
+          WHERE rowid IN (SELECT min(rowid) FROM data_keys GROUP BY kek_version)
+          UNION ALL SELECT NULL, name, kek_version, wrapped FROM server_secrets`,
+    );
+    for (const s of samples) this.keyRing.unwrap(s, s.organizationId ? dekContext(s.organizationId) : s.name!).fill(0);
   }
 
   /** The pepper for API key hashes, made at first start and kept wrapped by the master key. */

@@ -1,7 +1,7 @@
 // Creating and deleting whole tenants. Used by first start (bootstrap), the CLI and tests.
 import { eq } from "drizzle-orm";
 import type { Clock } from "../../clock.js";
-import type { Db } from "../../db/client.js";
+import { flushDeletedPages, type Db } from "../../db/client.js";
 import { instanceMeta, organizations, roleBindings } from "../../db/schema.js";
 import { newId } from "../../ids.js";
 import { issueApiKey } from "../api-keys/api-key.issue.js";
@@ -73,6 +73,7 @@ export class OrganizationService {
       behavior: "immediate",
     });
     this.keys.forget(organizationId);
+    flushDeletedPages(this.db);
     return deleted;
   }
 

@@ -1,7 +1,9 @@
-import { Arg, ID, Int, Mutation, Query, Resolver } from "type-graphql";
-import { notImplemented } from "../../errors.js";
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { Context } from "../../context.js";
 import { JSONScalar } from "../../graphql/scalars.js";
 import { DeletionPayload } from "../common/deletion.type.js";
+import { Policy } from "../policies/policy.type.js";
+import { Workspace } from "../workspaces/workspace.type.js";
 import { CreateVirtualKeyInput, UpdateVirtualKeyInput, VirtualKeyFilter } from "./virtual-key.input.js";
 import { VirtualKey, VirtualKeyConnection } from "./virtual-key.type.js";
 
@@ -9,21 +11,22 @@ import { VirtualKey, VirtualKeyConnection } from "./virtual-key.type.js";
 export class VirtualKeyResolver {
   @Query(() => VirtualKeyConnection)
   virtualKeys(
-    @Arg("filter", () => VirtualKeyFilter, { nullable: true }) _filter: VirtualKeyFilter | null,
-    @Arg("first", () => Int, { nullable: true }) _first: number | null,
-    @Arg("after", () => String, { nullable: true }) _after: string | null,
-  ): VirtualKeyConnection {
-    throw notImplemented("virtualKeys");
+    @Arg("filter", () => VirtualKeyFilter, { nullable: true }) filter: VirtualKeyFilter | null,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+  ) {
+    return ctx.services.virtualKeys.list(ctx, filter, { first, after });
   }
 
   @Mutation(() => VirtualKey)
-  createVirtualKey(@Arg("input", () => CreateVirtualKeyInput) _input: CreateVirtualKeyInput): VirtualKey {
-    throw notImplemented("createVirtualKey");
+  createVirtualKey(@Arg("input", () => CreateVirtualKeyInput) input: CreateVirtualKeyInput, @Ctx() ctx: Context) {
+    return ctx.services.virtualKeys.create(ctx, input);
   }
 
   @Mutation(() => VirtualKey)
-  updateVirtualKey(@Arg("input", () => UpdateVirtualKeyInput) _input: UpdateVirtualKeyInput): VirtualKey {
-    throw notImplemented("updateVirtualKey");
+  updateVirtualKey(@Arg("input", () => UpdateVirtualKeyInput) input: UpdateVirtualKeyInput, @Ctx() ctx: Context) {
+    return ctx.services.virtualKeys.update(ctx, input);
   }
 
   @Mutation(() => VirtualKey, {
@@ -31,16 +34,27 @@ export class VirtualKeyResolver {
       "Replaces the secret, and optionally the endpoint with it: a stored secret can never be\nsent to a new host by someone who does not know it.",
   })
   rotateVirtualKeySecret(
-    @Arg("id", () => ID) _id: string,
-    @Arg("secret", () => String) _secret: string,
-    @Arg("baseUrl", () => String, { nullable: true }) _baseUrl: string | null,
-    @Arg("providerOptions", () => JSONScalar, { nullable: true }) _providerOptions: unknown,
-  ): VirtualKey {
-    throw notImplemented("rotateVirtualKeySecret");
+    @Arg("id", () => ID) id: string,
+    @Arg("secret", () => String) secret: string,
+    @Arg("baseUrl", () => String, { nullable: true }) baseUrl: string | null,
+    @Arg("providerOptions", () => JSONScalar, { nullable: true }) providerOptions: unknown,
+    @Ctx() ctx: Context,
+  ) {
+    return ctx.services.virtualKeys.rotateSecret(ctx, id, secret, baseUrl, providerOptions);
   }
 
   @Mutation(() => DeletionPayload, { description: "CONFLICT while a route targets the key." })
-  deleteVirtualKey(@Arg("id", () => ID) _id: string): DeletionPayload {
-    throw notImplemented("deleteVirtualKey");
+  deleteVirtualKey(@Arg("id", () => ID) id: string, @Ctx() ctx: Context) {
+    return ctx.services.virtualKeys.delete(ctx, id);
+  }
+
+  @FieldResolver(() => Workspace, { nullable: true })
+  workspace(@Root() key: VirtualKey, @Ctx() ctx: Context) {
+    return ctx.services.virtualKeys.workspaceOf(ctx, key);
+  }
+
+  @FieldResolver(() => [Policy])
+  policies(@Root() key: VirtualKey, @Ctx() ctx: Context) {
+    return ctx.services.virtualKeys.policiesOf(ctx, key.id);
   }
 }

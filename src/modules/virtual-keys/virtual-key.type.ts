@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { JSONScalar } from "../../graphql/scalars.js";
 import { Node } from "../common/node.type.js";
 import { PageInfo } from "../common/page-info.type.js";
 import { Policy } from "../policies/policy.type.js";
@@ -42,6 +43,12 @@ export class VirtualKey implements Node {
       "Override of the provider's endpoint; required for OPENAI_COMPATIBLE. https, with no credentials, query or fragment.",
   })
   baseUrl?: string | null;
+
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: "Provider-specific settings as validated for the provider (never a secret), e.g. Azure's resourceName, deploymentId and apiVersion.",
+  })
+  providerOptions?: Record<string, string> | null;
 
   @Field(() => String, { description: "A masked hint such as sk-...3xYz." })
   secretHint!: string;

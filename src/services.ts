@@ -1,12 +1,15 @@
 // Wires every service once per server; resolvers reach them through the context.
 import type { Clock } from "./clock.js";
 import type { Db } from "./db/client.js";
+import { ApiKeyService } from "./modules/api-keys/api-key.service.js";
 import { AuditService } from "./modules/audit/audit.service.js";
 import { AuditedWriter } from "./modules/audit/audited-write.js";
 import type { KeyStore } from "./modules/master-keys/key-store.js";
 import { MasterKeyService } from "./modules/master-keys/master-key.service.js";
 import { NodeService } from "./modules/nodes/node.service.js";
 import { OrganizationService } from "./modules/organizations/organization.service.js";
+import { RoleService } from "./modules/roles/role.service.js";
+import { UserService } from "./modules/users/user.service.js";
 import { WorkspaceService } from "./modules/workspaces/workspace.service.js";
 import { Permission } from "./auth/permission.js";
 
@@ -22,13 +25,20 @@ export function createServices(deps: ServiceDeps) {
   const workspaces = new WorkspaceService(deps.db, auditWriter);
   const audit = new AuditService(deps.db);
   const masterKeys = new MasterKeyService(deps.db, deps.keys, auditWriter, deps.clock);
+  const roles = new RoleService(deps.db, auditWriter, deps.clock);
+  const apiKeys = new ApiKeyService(deps.db, deps.keys, auditWriter, deps.clock);
+  const users = new UserService(deps.db, auditWriter, apiKeys);
   const nodes = new NodeService();
   nodes.register("Organization", (meta, id) =>
     id === meta.principal.organizationId && meta.principal.access.has(Permission.ORGANIZATION_READ) ? organizations.get(id) : undefined,
   );
   nodes.register("Workspace", (meta, id) => workspaces.find(meta, id));
   nodes.register("AuditEvent", (meta, id) => audit.find(meta, id));
-  return { auditWriter, organizations, workspaces, audit, masterKeys, nodes, keys: deps.keys };
+  nodes.register("ApiKey", (meta, id) => apiKeys.find(meta, id));
+  nodes.register("User", (meta, id) => users.find(meta, id));
+  nodes.register("Role", (meta, id) => roles.find(meta, id));
+  nodes.register("RoleBinding", (meta, id) => roles.findBinding(meta, id));
+  return { auditWriter, organizations, workspaces, audit, masterKeys, roles, apiKeys, users, nodes, keys: deps.keys };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -7,13 +7,14 @@ import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
 import { generateApiKey } from "../../crypto/api-key-format.js";
 import type { Db } from "../../db/client.js";
-import { apiKeys, apiKeySecrets, policies, policyAttachments, roleBindings, roles, users, workspaces } from "../../db/schema.js";
+import { apiKeys, apiKeySecrets, policies, policyAttachments, roleBindings, roles, users } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
 import { validateName } from "../common/slug.js";
+import { assertWorkspaceNamed } from "../common/workspace-scope.js";
 import type { KeyStore } from "../master-keys/key-store.js";
 import { assertDominates, assertOwnerRemains } from "../roles/principal-guard.js";
 import { toRoleView } from "../roles/role.service.js";
@@ -97,7 +98,7 @@ export class ApiKeyService {
     const f = filter ?? {};
     const conditions: (SQL | undefined)[] = [this.readable(meta)];
     if (f.workspaceId) {
-      this.assertWorkspaceNamed(meta, f.workspaceId);
+      assertWorkspaceNamed(this.db, meta, f.workspaceId, [Permission.API_KEY_READ]);
       conditions.push(eq(apiKeys.workspaceId, f.workspaceId));
     }
     if (f.status) conditions.push(this.statusIs(f.status));
@@ -117,17 +118,6 @@ export class ApiKeyService {
     const totalCount = this.db.select({ n: count() }).from(apiKeys).where(where).get()!.n;
     const p = toPage(rows, size);
     return { nodes: p.nodes.map((r) => this.view(r)), pageInfo: p.pageInfo, totalCount };
-  }
-
-  /** A workspace named in a filter must be one the caller could read keys or the workspace of. */
-  private assertWorkspaceNamed(meta: RequestMeta, workspaceId: string): void {
-    const access = meta.principal.access;
-    const exists = this.db
-      .select({ id: workspaces.id })
-      .from(workspaces)
-      .where(and(eq(workspaces.organizationId, meta.principal.organizationId), eq(workspaces.id, workspaceId)))
-      .get();
-    if (!exists || !(access.has(Permission.API_KEY_READ, workspaceId) || access.has(Permission.WORKSPACE_READ, workspaceId))) throw notFound("Workspace");
   }
 
   find(meta: RequestMeta, id: string) {
@@ -168,13 +158,7 @@ export class ApiKeyService {
     const workspaceId = input.workspaceId ?? null;
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw badInput("expiresAt must be in the future", "expiresAt");
-    if (workspaceId) {
-      const ws = this.db.select({ id: workspaces.id }).from(workspaces).where(and(eq(workspaces.organizationId, orgId), eq(workspaces.id, workspaceId))).get();
-      if (!ws) throw notFound("Workspace");
-      if (!access.has(Permission.API_KEY_WRITE, workspaceId) && !access.has(Permission.WORKSPACE_READ, workspaceId) && !access.has(Permission.API_KEY_READ, workspaceId)) {
-        throw notFound("Workspace");
-      }
-    }
+    if (workspaceId) assertWorkspaceNamed(this.db, meta, workspaceId, [Permission.API_KEY_READ, Permission.API_KEY_WRITE]);
     if (!access.has(Permission.API_KEY_WRITE, workspaceId)) throw forbidden(`Creating an API key ${workspaceId ? "in this workspace" : "organization-wide"} needs API_KEY_WRITE there`);
 
     const roleIds = [...new Set(input.roleIds)];

@@ -14,6 +14,7 @@ import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { idKind, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { validateName } from "../common/slug.js";
+import { assertWorkspaceNamed } from "../common/workspace-scope.js";
 import { assertDominates, assertNotSelf, assertOwnerRemains } from "./principal-guard.js";
 
 type RoleRow = typeof roles.$inferSelect;
@@ -228,7 +229,7 @@ export class RoleService {
     const workspaceId = input.workspaceId ?? null;
     const role = this.row(this.db, orgId, input.roleId);
     if (!role) throw notFound("Role");
-    if (workspaceId && !this.workspaceExists(orgId, workspaceId)) throw notFound("Workspace");
+    if (workspaceId) assertWorkspaceNamed(this.db, meta, workspaceId, [Permission.ROLE_READ, Permission.ROLE_WRITE, Permission.USER_READ, Permission.API_KEY_READ]);
     const ownerUserId = this.principalOwner(this.db, orgId, input.principalKind, input.principalId);
     if (!access.has(Permission.ROLE_WRITE, workspaceId)) throw forbidden(`Assigning a role ${scopeText(workspaceId)} needs ROLE_WRITE there`);
     const permissions = toRoleView(role).permissions;

@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys, apiKeySecrets, policies, policyAttachments } from "../../src/db/schema.js";
@@ -243,5 +244,28 @@ describe("people's keys", () => {
     expect(deleted.revokedApiKeyIds).toEqual([erinKey.id]);
     expect((await t.client(erinKey.token).query(VIEWER)).status).toBe(401);
     expect(await outcome(owner, `query($id: ID!) { node(id: $id) { ... on ApiKey { status owner { id } } } }`, { id: erinKey.id })).toBe("OK");
+  });
+});
+
+describe("changes made by another process", () => {
+  it("take effect on the next request: revocation, suspension and role changes", async () => {
+    const person = s.user("admin");
+    const personal = s.userKey(person, "admin");
+    const service = s.apiKey("viewer");
+    const other = new Database(t.server.database.path);
+    try {
+      const c = t.client(service.token);
+      // Warm whatever the server caches.
+      for (let i = 0; i < 3; i++) expect((await c.query(VIEWER)).status).toBe(200);
+      expect((await t.client(personal.token).query(VIEWER)).status).toBe(200);
+      other.prepare("DELETE FROM role_bindings WHERE principal_id = ?").run(service.id);
+      expect((await c.data(`{ viewer { permissions } }`)).viewer.permissions).toEqual([]);
+      other.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").run(t.clock.now().getTime(), service.id);
+      expect((await c.query(VIEWER)).status).toBe(401);
+      other.prepare("UPDATE users SET status = 'SUSPENDED' WHERE id = ?").run(person);
+      expect((await t.client(personal.token).query(VIEWER)).status).toBe(401);
+    } finally {
+      other.close();
+    }
   });
 });

@@ -1,0 +1,120 @@
+// What authentication costs: requests per second of an authenticated `{ viewer { principalId } }`
+// next to an unauthenticated GET /healthz, against a real server on loopback in a child
+// process (so that the load generator does not share its event loop), in one run.
+// Bounded: each case stops after BENCH_SECONDS or BENCH_MAX_REQUESTS, whichever comes first.
+//   npm run bench:auth            BENCH_SECONDS=3 BENCH_CONCURRENCY=16 BENCH_MAX_REQUESTS=100000
+import "reflect-metadata";
+import { fork } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Pool } from "undici";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const MAX_REQUESTS = Number(process.env.BENCH_MAX_REQUESTS ?? 100_000);
+const WARMUP_REQUESTS = 500;
+
+interface Ready {
+  url: string;
+  ownerKey: string;
+  personKey: string;
+}
+
+async function serve(): Promise<void> {
+  const { loadConfig } = await import("../src/config.js");
+  const { buildServer } = await import("../src/server.js");
+  const { createLogger } = await import("../src/logger.js");
+  const { issueApiKey } = await import("../src/modules/api-keys/api-key.issue.js");
+  const { newId } = await import("../src/ids.js");
+  const { roleBindings, roles, users } = await import("../src/db/schema.js");
+  const { and, eq } = await import("drizzle-orm");
+  const dataDir = mkdtempSync(join(tmpdir(), "portcullis-bench-"));
+  const config = loadConfig({ PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_MASTER_KEYS: "1:" + Buffer.alloc(32, 9).toString("base64"), PORTCULLIS_LOG_LEVEL: "silent" });
+  const server = await buildServer(config, { logger: createLogger("silent") });
+  const { url } = await server.listen(0, "127.0.0.1");
+  const organizationId = server.bootstrap!.organizationId;
+  // A key owned by a person: authentication also checks the person and intersects access.
+  const db = server.database.db;
+  const at = new Date();
+  const userId = newId("User");
+  db.insert(users).values({ id: userId, organizationId, email: "bench@example.com", status: "ACTIVE", createdAt: at }).run();
+  const adminRole = db.select({ id: roles.id }).from(roles).where(and(eq(roles.organizationId, organizationId), eq(roles.name, "admin"))).get()!.id;
+  const issued = issueApiKey(db, server.services.keys.pepper(), { organizationId, workspaceId: null, name: "bench", ownerUserId: userId, createdBy: null, expiresAt: null }, at);
+  for (const principalId of [userId, issued.apiKeyId]) {
+    db.insert(roleBindings)
+      .values({ id: newId("RoleBinding"), organizationId, roleId: adminRole, principalKind: principalId === userId ? "USER" : "API_KEY", principalId, workspaceId: null, createdAt: at })
+      .run();
+  }
+  process.send!({ url, ownerKey: server.bootstrap!.ownerApiKey, personKey: issued.token } satisfies Ready);
+  process.on("disconnect", async () => {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+interface Case {
+  name: string;
+  method: "GET" | "POST";
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** What a correct answer contains, checked on every response. */
+  expect: string;
+}
+
+async function measure(pool: Pool, c: Case): Promise<{ rps: number; requests: number; seconds: number }> {
+  const once = async () => {
+    const res = await pool.request({ method: c.method, path: c.path, headers: c.headers, body: c.body });
+    const text = await res.body.text();
+    if (res.statusCode !== 200 || !text.includes(c.expect)) throw new Error(`${c.name}: unexpected answer ${res.statusCode} ${text.slice(0, 200)}`);
+  };
+  for (let i = 0; i < WARMUP_REQUESTS; i++) await once();
+  let sent = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  const worker = async () => {
+    while (sent < MAX_REQUESTS && performance.now() < deadline) {
+      sent++;
+      await once();
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  return { rps: sent / seconds, requests: sent, seconds };
+}
+
+async function main(): Promise<void> {
+  const child = fork(process.argv[1], ["--serve"], { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    child.once("message", (m) => resolve(m as Ready));
+    child.once("exit", (code) => reject(new Error(`the server exited early (${code})`)));
+  });
+  const pool = new Pool(ready.url, { connections: CONCURRENCY, pipelining: 1 });
+  const viewer = JSON.stringify({ query: "{ viewer { principalId } }" });
+  const graphql = (token: string): Case["headers"] => ({ "content-type": "application/json", authorization: `Bearer ${token}` });
+  const cases: Case[] = [
+    { name: "GET /healthz (no authentication)", method: "GET", path: "/healthz", expect: "ok" },
+    { name: "viewer with a service API key", method: "POST", path: "/graphql", headers: graphql(ready.ownerKey), body: viewer, expect: "principalId" },
+    { name: "viewer with a person's API key", method: "POST", path: "/graphql", headers: graphql(ready.personKey), body: viewer, expect: "principalId" },
+    // The JWT (OIDC) case goes here: a bearer token signed by a local issuer, same query.
+  ];
+  console.log(`portcullis auth bench: ${CONCURRENCY} concurrent requests, up to ${SECONDS}s or ${MAX_REQUESTS} requests per case, Node ${process.version}`);
+  const results: { name: string; rps: number }[] = [];
+  try {
+    for (const c of cases) {
+      const r = await measure(pool, c);
+      results.push({ name: c.name, rps: r.rps });
+      console.log(`${c.name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  (${r.requests} requests in ${r.seconds.toFixed(2)}s)`);
+    }
+    const base = results[0].rps;
+    for (const r of results.slice(1)) console.log(`ratio ${r.name} / healthz: ${(r.rps / base).toFixed(3)} (${((1 / r.rps - 1 / base) * 1e6).toFixed(0)} us more per request)`);
+  } finally {
+    await pool.close();
+    child.disconnect();
+  }
+}
+
+if (process.argv.includes("--serve")) await serve();
+else await main();

@@ -45,6 +45,7 @@ describe("custom roles", () => {
     expect(role).toMatchObject({ name: "Auditor", description: "Reads the log", permissions: ["ORGANIZATION_READ", "AUDIT_READ"], builtIn: false });
     expect(await owner.errorCode(CREATE_ROLE, { input: { name: "Auditor", permissions: [] } })).toBe("CONFLICT");
     expect(await owner.errorCode(CREATE_ROLE, { input: { name: "owner", permissions: [] } })).toBe("CONFLICT");
+    expect(await owner.errorCode(CREATE_ROLE, { input: { name: "Owner", permissions: [] } })).toBe("CONFLICT");
     const renamed = (await owner.data(UPDATE_ROLE, { input: { id: role.id, name: "Log reader", description: null, permissions: null } })).updateRole;
     expect(renamed).toMatchObject({ name: "Log reader", description: "Reads the log", permissions: ["ORGANIZATION_READ", "AUDIT_READ"] });
     const changed = (await owner.data(UPDATE_ROLE, { input: { id: role.id, permissions: ["USAGE_READ"] } })).updateRole;

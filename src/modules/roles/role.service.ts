@@ -1,7 +1,7 @@
 // Roles (sets of permissions) and role bindings (a role granted to a principal, organization-wide
 // or in one workspace). Nobody grants what they do not hold, nobody changes their own roles, and
 // acting on a principal needs dominance over it.
-import { and, asc, count, eq, inArray, isNull } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { loadBindings } from "../../auth/access-loader.js";
 import type { Access } from "../../auth/access.js";
 import { ALL_PERMISSIONS, Permission } from "../../auth/permission.js";
@@ -196,7 +196,12 @@ export class RoleService {
   }
 
   private assertNameFree(tx: Queryable, organizationId: string, name: string): void {
-    const taken = tx.select({ id: roles.id }).from(roles).where(and(eq(roles.organizationId, organizationId), eq(roles.name, name))).get();
+    // Case-insensitive, so that no custom role passes for a built-in one ("Owner").
+    const taken = tx
+      .select({ id: roles.id })
+      .from(roles)
+      .where(and(eq(roles.organizationId, organizationId), sql`lower(${roles.name}) = lower(${name})`))
+      .get();
     if (taken) throw conflict("A role with this name already exists");
   }
 

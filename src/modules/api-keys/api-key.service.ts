@@ -212,7 +212,7 @@ export class ApiKeyService {
       for (const policyId of attached) {
         tx.insert(policyAttachments).values({ policyId, organizationId: orgId, targetKind: "ApiKey", targetId: apiKeyId, createdAt: at }).run();
       }
-      const row = tx.select().from(apiKeys).where(eq(apiKeys.id, apiKeyId)).get()!;
+      const row = tx.select().from(apiKeys).where(and(eq(apiKeys.organizationId, orgId), eq(apiKeys.id, apiKeyId))).get()!;
       return {
         result: { apiKey: this.view(row), secret: token },
         targetId: apiKeyId,
@@ -230,7 +230,7 @@ export class ApiKeyService {
         assertOwnerRemains(tx, meta.principal.organizationId, at, new Set([key.id]));
         tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.organizationId, meta.principal.organizationId), eq(apiKeys.id, key.id))).run();
       }
-      const row = tx.select().from(apiKeys).where(eq(apiKeys.id, key.id)).get()!;
+      const row = tx.select().from(apiKeys).where(and(eq(apiKeys.organizationId, meta.principal.organizationId), eq(apiKeys.id, key.id))).get()!;
       return { result: this.view(row), targetId: key.id, workspaceId: key.workspaceId, details: { alreadyRevoked: !!key.revokedAt } };
     });
   }
@@ -246,11 +246,16 @@ export class ApiKeyService {
       assertDominates(tx, meta, { kind: "API_KEY", id: key.id, ownerUserId: key.ownerUserId });
       const status = this.view(key).status;
       if (status !== ApiKeyStatus.ACTIVE) throw conflict(`A ${status.toLowerCase()} API key cannot be rotated`);
+      // Secrets carry no organization column: reach them through the organization's key.
+      const ofThisKey = inArray(
+        apiKeySecrets.apiKeyId,
+        tx.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.organizationId, meta.principal.organizationId), eq(apiKeys.id, key.id))),
+      );
       // Secrets retired by an earlier rotation stop now: only the current one gets a grace period.
-      tx.delete(apiKeySecrets).where(and(eq(apiKeySecrets.apiKeyId, key.id), isNotNull(apiKeySecrets.expiresAt))).run();
+      tx.delete(apiKeySecrets).where(and(ofThisKey, isNotNull(apiKeySecrets.expiresAt))).run();
       tx.update(apiKeySecrets)
         .set({ expiresAt: new Date(at.getTime() + grace * 1000) })
-        .where(and(eq(apiKeySecrets.apiKeyId, key.id), isNull(apiKeySecrets.expiresAt)))
+        .where(and(ofThisKey, isNull(apiKeySecrets.expiresAt)))
         .run();
       const { token, secret } = generateApiKey(key.id);
       insertApiKeySecret(tx, this.keys.pepper(), key.id, secret, at);

@@ -348,7 +348,7 @@ export class RoleService {
       ownerUserId = key.ownerUserId;
       if (key.revokedAt) blocked = "The API key is revoked";
       else if (key.expiresAt && key.expiresAt.getTime() <= this.clock.now().getTime()) blocked = "The API key has expired";
-      else if (ownerUserId && this.db.select({ status: users.status }).from(users).where(eq(users.id, ownerUserId)).get()?.status !== "ACTIVE") {
+      else if (ownerUserId && this.db.select({ status: users.status }).from(users).where(and(eq(users.organizationId, orgId), eq(users.id, ownerUserId))).get()?.status !== "ACTIVE") {
         blocked = "The person who owns the API key is suspended";
       }
     } else {

@@ -100,7 +100,7 @@ export class UserService {
         assertOwnerRemains(tx, orgId, at, new Set([id]));
         tx.update(users).set({ status: "SUSPENDED" }).where(and(eq(users.organizationId, orgId), eq(users.id, id))).run();
       }
-      const row = tx.select().from(users).where(eq(users.id, id)).get()!;
+      const row = tx.select().from(users).where(and(eq(users.organizationId, orgId), eq(users.id, id))).get()!;
       return { result: row, targetId: id, details: { alreadySuspended: user.status === "SUSPENDED" } };
     });
   }

@@ -100,6 +100,19 @@ describe("finer escalation paths", () => {
     expect(await outcome(admin, UPDATE_ROLE, { input: { id: role.id, name: "Usage reporter" } })).toBe("OK");
   });
 
+  it("a person's weaker key cannot take over the person's stronger key, but may revoke it", async () => {
+    const person = s.user("admin");
+    const weak = s.userKey(person, "manager");
+    const strong = s.userKey(person, "admin");
+    const c = t.client(weak.token);
+    expect(await c.errorCode(ROTATE_KEY, { id: strong.id, grace: 0 })).toBe("FORBIDDEN");
+    expect((await t.client(strong.token).query(VIEWER)).status).toBe(200);
+    expect(await c.errorCode(ASSIGN, { input: { roleId: s.roleId("viewer"), principalKind: "API_KEY", principalId: strong.id } })).toBe("FORBIDDEN");
+    expect(await outcome(c, REVOKE_KEY, { id: strong.id })).toBe("OK");
+    // Rotating itself hands it nothing new.
+    expect(await outcome(c, ROTATE_KEY, { id: weak.id, grace: 0 })).toBe("OK");
+  });
+
   it("a person's key cannot grant what the person has lost", async () => {
     const person = s.user("viewer");
     const key = s.userKey(person, "admin");

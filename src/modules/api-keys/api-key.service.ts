@@ -225,7 +225,7 @@ export class ApiKeyService {
   revoke(meta: RequestMeta, id: string) {
     const key = this.writable(meta, id);
     return this.audit.write(meta, { action: "revokeApiKey", targetKind: "ApiKey" }, (tx, at) => {
-      assertDominates(tx, meta, { kind: "API_KEY", id: key.id, ownerUserId: key.ownerUserId });
+      assertDominates(tx, meta, { kind: "API_KEY", id: key.id, ownerUserId: key.ownerUserId }, { revokingOwnKey: true });
       if (!key.revokedAt) {
         assertOwnerRemains(tx, meta.principal.organizationId, at, new Set([key.id]));
         tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.organizationId, meta.principal.organizationId), eq(apiKeys.id, key.id))).run();

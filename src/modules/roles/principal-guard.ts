@@ -15,16 +15,20 @@ export interface PrincipalRef {
 }
 
 /**
- * Dominance: the caller holds every permission the target holds, wherever it holds it. A
- * key's own bindings count as held even where its owner no longer holds them (stricter).
- * A caller acting on itself, or a person on a key it owns, needs nothing more.
+ * Dominance: the caller holds every permission the target holds, wherever it holds it, and
+ * for a key owned by a person every permission that person holds too. A key's own bindings
+ * count as held even where its owner no longer holds them (stricter). A principal acting on
+ * itself needs nothing more; with `revokingOwnKey`, neither does a person (or one of their
+ * keys) revoking a key of theirs: revocation only ever takes power away. Anything else on a
+ * sibling key is checked, since rotating it would hand a weaker key a stronger key's secret.
  */
-export function assertDominates(tx: Queryable, meta: RequestMeta, target: PrincipalRef): void {
+export function assertDominates(tx: Queryable, meta: RequestMeta, target: PrincipalRef, opts: { revokingOwnKey?: boolean } = {}): void {
   const me = meta.principal;
+  if (target.id === me.id) return;
   const ownId = me.kind === "USER" ? me.id : (me.apiKey?.ownerUserId ?? null);
-  const checks: string[] = [];
-  if (target.id !== me.id && !(target.kind === "API_KEY" && target.ownerUserId && target.ownerUserId === ownId)) checks.push(target.id);
-  if (target.ownerUserId && target.ownerUserId !== me.id && target.ownerUserId !== ownId) checks.push(target.ownerUserId);
+  if (opts.revokingOwnKey && target.kind === "API_KEY" && target.ownerUserId && target.ownerUserId === ownId) return;
+  const checks = [target.id];
+  if (target.ownerUserId && target.ownerUserId !== me.id) checks.push(target.ownerUserId);
   for (const id of checks) {
     if (!me.access.dominates(loadAccess(tx, me.organizationId, id))) {
       throw forbidden("This principal holds permissions that you do not hold; you cannot act on it");

@@ -112,7 +112,7 @@ export class UserService {
     return this.audit.write(meta, { action: "deleteUser", targetKind: "User" }, (tx, at) => {
       assertDominates(tx, meta, { kind: "USER", id });
       const owned = tx.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.organizationId, orgId), eq(apiKeys.ownerUserId, id))).all();
-      for (const key of owned) assertDominates(tx, meta, { kind: "API_KEY", id: key.id, ownerUserId: id });
+      for (const key of owned) assertDominates(tx, meta, { kind: "API_KEY", id: key.id, ownerUserId: id }, { revokingOwnKey: true });
       assertOwnerRemains(tx, orgId, at, new Set([id, ...owned.map((k) => k.id)]));
       const revokedApiKeyIds = this.apiKeys.revokeOwnedBy(tx, orgId, id, at);
       tx.delete(roleBindings).where(and(eq(roleBindings.organizationId, orgId), eq(roleBindings.principalId, id))).run();

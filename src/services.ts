@@ -1,12 +1,15 @@
 // Wires every service once per server; resolvers reach them through the context.
 import type { Clock } from "./clock.js";
 import type { Db } from "./db/client.js";
+import { ApiKeyService } from "./modules/api-keys/api-key.service.js";
 import { AuditService } from "./modules/audit/audit.service.js";
 import { AuditedWriter } from "./modules/audit/audited-write.js";
 import type { KeyStore } from "./modules/master-keys/key-store.js";
 import { MasterKeyService } from "./modules/master-keys/master-key.service.js";
 import { NodeService } from "./modules/nodes/node.service.js";
 import { OrganizationService } from "./modules/organizations/organization.service.js";
+import { RoleService } from "./modules/roles/role.service.js";
+import { UserService } from "./modules/users/user.service.js";
 import { WorkspaceService } from "./modules/workspaces/workspace.service.js";
 import { SsoService } from "./modules/sso/sso.service.js";
 import { SsoSignIn } from "./modules/sso/sso-sign-in.js";
@@ -29,6 +32,9 @@ export function createServices(deps: ServiceDeps) {
   const workspaces = new WorkspaceService(deps.db, auditWriter);
   const audit = new AuditService(deps.db);
   const masterKeys = new MasterKeyService(deps.db, deps.keys, auditWriter, deps.clock);
+  const roles = new RoleService(deps.db, auditWriter, deps.clock);
+  const apiKeys = new ApiKeyService(deps.db, deps.keys, auditWriter, deps.clock);
+  const users = new UserService(deps.db, auditWriter, apiKeys);
   const sso = new SsoService(deps.db, auditWriter, deps.outbound, workspaces);
   const ssoSignIn = new SsoSignIn(deps.db, deps.clock);
   // secrets.openSecret is for the provider-calling service only; nothing else opens a secret.
@@ -41,7 +47,27 @@ export function createServices(deps: ServiceDeps) {
   nodes.register("Workspace", (meta, id) => workspaces.find(meta, id));
   nodes.register("AuditEvent", (meta, id) => audit.find(meta, id));
   nodes.register("VirtualKey", (meta, id) => virtualKeys.find(meta, id));
-  return { auditWriter, organizations, workspaces, audit, masterKeys, nodes, sso, ssoSignIn, keys: deps.keys, outbound: deps.outbound, secrets, virtualKeys };
+  nodes.register("ApiKey", (meta, id) => apiKeys.find(meta, id));
+  nodes.register("User", (meta, id) => users.find(meta, id));
+  nodes.register("Role", (meta, id) => roles.find(meta, id));
+  nodes.register("RoleBinding", (meta, id) => roles.findBinding(meta, id));
+  return {
+    auditWriter,
+    organizations,
+    workspaces,
+    audit,
+    masterKeys,
+    roles,
+    apiKeys,
+    users,
+    nodes,
+    sso,
+    ssoSignIn,
+    keys: deps.keys,
+    outbound: deps.outbound,
+    secrets,
+    virtualKeys,
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,6 +1,7 @@
 // Turns a presented API key into a principal, or says why not (the reason is for logs and
 // audit only: every failure answers the client identically).
-import { and, eq, gt, isNull, or } from "drizzle-orm";
+import type Database from "better-sqlite3";
+import { eq } from "drizzle-orm";
 import type { Clock } from "../clock.js";
 import { parseApiKey } from "../crypto/api-key-format.js";
 import { constantTimeEqual, hashApiKeySecret } from "../crypto/hashing.js";
@@ -8,6 +9,7 @@ import type { Db } from "../db/client.js";
 import { apiKeys, apiKeySecrets, users } from "../db/schema.js";
 import type { KeyStore } from "../modules/master-keys/key-store.js";
 import { loadApiKeyAccess } from "./access-loader.js";
+import type { Access } from "./access.js";
 import type { Principal } from "./principal.js";
 
 export type AuthFailureReason = "malformed" | "unknown_key" | "bad_secret" | "revoked" | "expired" | "owner_inactive";
@@ -18,40 +20,55 @@ export type AuthResult =
 
 /** lastUsedAt is written at most this often per key, not on every request. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+const MAX_CACHED_KEYS = 10_000;
+
+/** What authenticating a key needs from the database, valid until anything is written. */
+interface CachedKey {
+  key: typeof apiKeys.$inferSelect;
+  secrets: { hash: Buffer; expiresAt: Date | null }[];
+  ownerActive: boolean;
+  access: Access;
+}
 
 export class ApiKeyAuthenticator {
   private readonly lastUsedWritten = new Map<string, number>();
+  private readonly cache = new Map<string, CachedKey>();
+  private cachedAt = "";
+  private readonly writeMark: Database.Statement;
 
   constructor(
     private readonly db: Db,
     private readonly keys: KeyStore,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    // total_changes() moves with every write on this connection, data_version with every
+    // commit by another one (the CLI): together they tell, per request, whether anything
+    // could have changed, so a revocation takes effect on the very next request.
+    // drizzle's better-sqlite3 database always carries its connection as $client.
+    const sqlite = (db as Db & { $client: Database.Database }).$client;
+    this.writeMark = sqlite.prepare("SELECT total_changes() AS t, (SELECT data_version FROM pragma_data_version) AS v").raw();
+  }
 
   authenticate(token: string): AuthResult {
     const parsed = parseApiKey(token);
     if (!parsed) return { ok: false, reason: "malformed" };
     const now = this.clock.now();
-    const key = this.db.select().from(apiKeys).where(eq(apiKeys.id, parsed.apiKeyId)).get();
-    if (!key) return { ok: false, reason: "unknown_key" };
+    const cached = this.lookup(parsed.apiKeyId);
+    if (!cached) return { ok: false, reason: "unknown_key" };
+    const { key } = cached;
     const failure = (reason: AuthFailureReason): AuthResult => ({ ok: false, reason, apiKeyId: key.id, organizationId: key.organizationId });
 
     const presented = hashApiKeySecret(this.keys.pepper(), key.id, parsed.secret);
-    const secrets = this.db
-      .select({ hash: apiKeySecrets.hash })
-      .from(apiKeySecrets)
-      .where(and(eq(apiKeySecrets.apiKeyId, key.id), or(isNull(apiKeySecrets.expiresAt), gt(apiKeySecrets.expiresAt, now))))
-      .all();
     // Compare against every live secret, so timing does not tell which one matched.
     let matched = false;
-    for (const s of secrets) matched = constantTimeEqual(s.hash, presented) || matched;
+    for (const s of cached.secrets) {
+      if (s.expiresAt !== null && s.expiresAt.getTime() <= now.getTime()) continue;
+      matched = constantTimeEqual(s.hash, presented) || matched;
+    }
     if (!matched) return failure("bad_secret");
     if (key.revokedAt) return failure("revoked");
     if (key.expiresAt && key.expiresAt.getTime() <= now.getTime()) return failure("expired");
-    if (key.ownerUserId) {
-      const owner = this.db.select({ status: users.status }).from(users).where(eq(users.id, key.ownerUserId)).get();
-      if (!owner || owner.status !== "ACTIVE") return failure("owner_inactive");
-    }
+    if (!cached.ownerActive) return failure("owner_inactive");
     this.touch(key.id, key.lastUsedAt, now);
     return {
       ok: true,
@@ -59,10 +76,31 @@ export class ApiKeyAuthenticator {
         kind: "API_KEY",
         id: key.id,
         organizationId: key.organizationId,
-        access: loadApiKeyAccess(this.db, key.organizationId, key.id, key.ownerUserId),
+        access: cached.access,
         apiKey: { id: key.id, workspaceId: key.workspaceId, ownerUserId: key.ownerUserId },
       },
     };
+  }
+
+  private lookup(apiKeyId: string): CachedKey | undefined {
+    const mark = (this.writeMark.get() as number[]).join(":");
+    if (mark !== this.cachedAt || this.cache.size >= MAX_CACHED_KEYS) {
+      this.cache.clear();
+      this.cachedAt = mark;
+    }
+    const hit = this.cache.get(apiKeyId);
+    if (hit) return hit;
+    const key = this.db.select().from(apiKeys).where(eq(apiKeys.id, apiKeyId)).get();
+    if (!key) return undefined;
+    const secrets = this.db.select({ hash: apiKeySecrets.hash, expiresAt: apiKeySecrets.expiresAt }).from(apiKeySecrets).where(eq(apiKeySecrets.apiKeyId, key.id)).all();
+    let ownerActive = true;
+    if (key.ownerUserId) {
+      const owner = this.db.select({ status: users.status }).from(users).where(eq(users.id, key.ownerUserId)).get();
+      ownerActive = owner?.status === "ACTIVE";
+    }
+    const entry: CachedKey = { key, secrets, ownerActive, access: loadApiKeyAccess(this.db, key.organizationId, key.id, key.ownerUserId) };
+    this.cache.set(apiKeyId, entry);
+    return entry;
   }
 
   private touch(apiKeyId: string, stored: Date | null, now: Date): void {

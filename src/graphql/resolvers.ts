@@ -6,6 +6,7 @@ import { MasterKeyResolver } from "../modules/master-keys/master-key.resolver.js
 import { NodeResolver } from "../modules/nodes/node.resolver.js";
 import { OrganizationResolver } from "../modules/organizations/organization.resolver.js";
 import { PolicyResolver } from "../modules/policies/policy.resolver.js";
+import { RoleBindingResolver } from "../modules/roles/role-binding.resolver.js";
 import { RoleResolver } from "../modules/roles/role.resolver.js";
 import { RouteResolver } from "../modules/routes/route.resolver.js";
 import { SsoResolver } from "../modules/sso/sso.resolver.js";
@@ -22,6 +23,7 @@ export const resolvers = [
   WorkspaceResolver,
   UserResolver,
   RoleResolver,
+  RoleBindingResolver,
   PolicyResolver,
   ApiKeyResolver,
   VirtualKeyResolver,

@@ -1,0 +1,61 @@
+// The brute-force brake: after PORTCULLIS_AUTH_FAILURE_LIMIT failures from one address within
+// the window, further failures answer 429 RATE_LIMITED until the lockout passes; valid
+// credentials keep working throughout.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type TestServer } from "../harness/server.js";
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startServer({ env: { PORTCULLIS_AUTH_FAILURE_LIMIT: "3", PORTCULLIS_AUTH_FAILURE_WINDOW_SECONDS: "60", PORTCULLIS_AUTH_LOCKOUT_SECONDS: "300" } });
+});
+afterAll(() => t.stop());
+
+const BAD = `pcl_${"A".repeat(22)}_${"B".repeat(38)}`;
+
+async function attempt(token: string) {
+  const res = await fetch(`${t.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: "{ viewer { principalId } }" }),
+  });
+  return { status: res.status, retryAfter: res.headers.get("retry-after"), body: await res.json() };
+}
+
+describe("failed authentication limit", () => {
+  it("locks an address out after the limit, lets valid keys through, and expires with the clock", async () => {
+    for (let i = 0; i < 3; i++) expect((await attempt(BAD)).status).toBe(401);
+    const locked = await attempt(BAD);
+    expect(locked.status).toBe(429);
+    expect(locked.body.errors[0].extensions.code).toBe("RATE_LIMITED");
+    expect(Number(locked.retryAfter)).toBe(300);
+    // Still locked a little later, with a shorter wait.
+    t.clock.advance(100_000);
+    const later = await attempt(BAD);
+    expect(later.status).toBe(429);
+    expect(Number(later.retryAfter)).toBe(200);
+    // Valid credentials are never refused by the brake.
+    expect((await attempt(t.ownerKey)).status).toBe(200);
+    t.clock.advance(200_000);
+    expect((await attempt(BAD)).status).toBe(401);
+  });
+
+  it("counts failures within the window only", async () => {
+    t.clock.advance(600_000);
+    for (let i = 0; i < 3; i++) expect((await attempt(BAD)).status).toBe(401);
+    t.clock.advance(61_000);
+    for (let i = 0; i < 3; i++) expect((await attempt(BAD)).status).toBe(401);
+    expect((await attempt(BAD)).status).toBe(429);
+    t.clock.advance(600_000);
+  });
+
+  it("a locked-out address answers every bad key alike: nothing tells a real key from a made-up one", async () => {
+    t.clock.advance(600_000);
+    for (let i = 0; i < 4; i++) await attempt(BAD);
+    const made = await attempt(`pcl_${"C".repeat(22)}_${"D".repeat(38)}`);
+    const flipped = await attempt(t.ownerKey.slice(0, -1) + (t.ownerKey.endsWith("A") ? "B" : "A"));
+    for (const r of [made, flipped]) delete r.body.errors[0].extensions.requestId;
+    expect(made).toEqual(flipped);
+    expect(made.status).toBe(429);
+    t.clock.advance(600_000);
+  });
+});

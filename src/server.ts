@@ -28,6 +28,7 @@ import { createServices, type Services } from "./services.js";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { readdirSync } from "node:fs";
 import { migrationsFolder } from "./db/client.js";
+import { newId } from "./ids.js";
 
 export interface ServerDeps {
   clock?: Clock;
@@ -132,6 +133,19 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   const server: Server = config.tls
     ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: "TLSv1.2" }, handler)
     : createHttpServer(handler);
+  // A request Node's parser refuses (a NUL or line break in a header, oversized headers) never
+  // reaches the pipeline; it still gets the contract's JSON error shape and a request ID.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const requestId = newId("Request");
+    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({ errors: [{ message: tooLarge ? "The request headers are too large" : "Malformed HTTP request", extensions: { code: "BAD_REQUEST", requestId } }] });
+    logger.info({ requestId, outcome: "malformed_http", code: err.code }, "request");
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 5_000;

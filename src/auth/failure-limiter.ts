@@ -25,6 +25,13 @@ export class AuthFailureLimiter {
     private readonly clock: Clock,
   ) {}
 
+  /** Seconds until the address may fail again without a 429, or undefined when it is not locked out. */
+  lockedFor(address: string): number | undefined {
+    const now = this.clock.now().getTime();
+    const lockedUntil = this.entries.get(address)?.lockedUntil ?? 0;
+    return lockedUntil > now ? Math.ceil((lockedUntil - now) / 1000) : undefined;
+  }
+
   /** Records a failure; returns the seconds until retry when the address is (now) locked out. */
   fail(address: string): number | undefined {
     const now = this.clock.now().getTime();

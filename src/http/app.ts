@@ -49,6 +49,13 @@ export function createApp(o: AppOptions) {
     const auth = await authenticate(req.headers.authorization, { requestId: log.requestId, ip, userAgent });
     if (!auth.ok) {
       log.outcome = `unauthenticated:${auth.reason}`;
+      // While an address is locked out its failures are refused before they are audited, so
+      // that a flood of bad credentials cannot grow an organization's audit log without bound.
+      const locked = o.failureLimiter.lockedFor(ip);
+      if (locked !== undefined) {
+        res.setHeader("retry-after", String(locked));
+        return sendError(res, 429, "RATE_LIMITED", "Too many failed authentications from this address", log.requestId);
+      }
       if (auth.organizationId) {
         const oidc = "via" in auth;
         o.services.auditWriter.record({

@@ -58,4 +58,17 @@ describe("failed authentication limit", () => {
     expect(made.status).toBe(429);
     t.clock.advance(600_000);
   });
+
+  it("does not audit the failures of a locked-out address, so a flood cannot grow the audit log", async () => {
+    t.clock.advance(600_000);
+    const { formatApiKey } = await import("../../src/crypto/api-key-format.js");
+    const known = formatApiKey("ak_" + t.ownerKey.slice(4, 26), "Z".repeat(32));
+    const count = async () =>
+      (await t.client(t.ownerKey).data("{ auditEvents(first: 100, filter: {action: \"authenticate\"}) { nodes { id } } }")).auditEvents.nodes.length;
+    const before = await count();
+    for (let i = 0; i < 3; i++) expect((await attempt(known)).status).toBe(401);
+    for (let i = 0; i < 20; i++) expect((await attempt(known)).status).toBe(429);
+    expect((await count()) - before).toBe(4);
+    t.clock.advance(600_000);
+  });
 });

@@ -95,6 +95,7 @@ describe("hostile API keys", () => {
     expect(answers.size).toBe(1);
     expect([...answers][0]).toMatch(/^HTTP\/1\.1 400 /);
     expect([...answers][0]).not.toContain("principalId");
+    expect([...answers][0]).toContain('"code":"BAD_REQUEST"');
     // And the authenticator itself refuses such tokens as malformed, before any lookup.
     const auth = new ApiKeyAuthenticator(t.server.database.db, t.server.services.keys, t.clock);
     for (const token of [`${valid.token}\u0000`, `${valid.token.slice(0, -1)}\n`, `\u0000${valid.token.slice(1)}`]) {

@@ -1,5 +1,6 @@
 // What authentication costs: requests per second of an authenticated `{ viewer { principalId } }`
-// next to an unauthenticated GET /healthz, against a real server on loopback in a child
+// (with a service API key, a person's API key and an OIDC JWT, caches warm) next to an
+// unauthenticated GET /healthz, against a real server on loopback in a child
 // process (so that the load generator does not share its event loop), in one run.
 // Bounded: each case runs BENCH_ROUNDS times, interleaved with the others so that load from
 // elsewhere on the machine hits every case alike, each round stopping after BENCH_SECONDS or
@@ -22,6 +23,8 @@ interface Ready {
   url: string;
   ownerKey: string;
   personKey: string;
+  /** A JWT from a local OIDC issuer on loopback that the organization trusts. */
+  jwt: string;
   /** The authenticator alone, in the server process: microseconds per call, cache warm. */
   authenticateUs: number;
 }
@@ -35,7 +38,13 @@ async function serve(): Promise<void> {
   const { roleBindings, roles, users } = await import("../src/db/schema.js");
   const { and, eq } = await import("drizzle-orm");
   const dataDir = mkdtempSync(join(tmpdir(), "portcullis-bench-"));
-  const config = loadConfig({ PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_MASTER_KEYS: "1:" + Buffer.alloc(32, 9).toString("base64"), PORTCULLIS_LOG_LEVEL: "silent" });
+  const config = loadConfig({
+    PORTCULLIS_DATA_DIR: dataDir,
+    PORTCULLIS_MASTER_KEYS: "1:" + Buffer.alloc(32, 9).toString("base64"),
+    PORTCULLIS_LOG_LEVEL: "silent",
+    // The issuer below is on loopback.
+    PORTCULLIS_ALLOW_PRIVATE_NETWORK: "true",
+  });
   const server = await buildServer(config, { logger: createLogger("silent") });
   const { url } = await server.listen(0, "127.0.0.1");
   const organizationId = server.bootstrap!.organizationId;
@@ -59,9 +68,22 @@ async function serve(): Promise<void> {
   const started = performance.now();
   for (let i = 0; i < calls; i++) if (!authenticator.authenticate(issued.token).ok) throw new Error("the bench key does not authenticate");
   const authenticateUs = ((performance.now() - started) * 1000) / calls;
-  process.send!({ url, ownerKey: server.bootstrap!.ownerApiKey, personKey: issued.token, authenticateUs } satisfies Ready);
+  const { startOidcIssuer } = await import("../test/harness/oidc-issuer.js");
+  const issuer = await startOidcIssuer({ now: () => new Date(), alg: process.env.BENCH_JWT_ALG ?? "ES256" });
+  const configured = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${server.bootstrap!.ownerApiKey}` },
+    body: JSON.stringify({
+      query: "mutation($input: ConfigureSsoInput!) { configureSso(input: $input) { issuer } }",
+      variables: { input: { issuer: issuer.issuer, audience: issuer.audience, jitProvisioning: true, roleMappings: [] } },
+    }),
+  });
+  if (!(await configured.text()).includes(issuer.issuer)) throw new Error("configureSso failed");
+  const jwt = await issuer.sign({ sub: "bench-user", exp: Math.floor(Date.now() / 1000) + 3600 });
+  process.send!({ url, ownerKey: server.bootstrap!.ownerApiKey, personKey: issued.token, jwt, authenticateUs } satisfies Ready);
   process.on("disconnect", async () => {
     await server.close();
+    await issuer.stop();
     rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);
   });
@@ -111,7 +133,7 @@ async function main(): Promise<void> {
     { name: "GET /healthz (no authentication)", method: "GET", path: "/healthz", expect: "ok" },
     { name: "viewer with a service API key", method: "POST", path: "/graphql", headers: graphql(ready.ownerKey), body: viewer, expect: "principalId" },
     { name: "viewer with a person's API key", method: "POST", path: "/graphql", headers: graphql(ready.personKey), body: viewer, expect: "principalId" },
-    // The JWT (OIDC) case goes here: a bearer token signed by a local issuer, same query.
+    { name: "viewer with an OIDC JWT", method: "POST", path: "/graphql", headers: graphql(ready.jwt), body: viewer, expect: "principalId" },
   ];
   console.log(
     `portcullis auth bench: ${CONCURRENCY} concurrent requests on loopback, ${ROUNDS} interleaved rounds of up to ${SECONDS}s or ${MAX_REQUESTS} requests per case, Node ${process.version}`,

@@ -110,6 +110,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       database.db,
       new IssuerKeyCache(issuerKeyFetcher(outbound), clock, {}, (issuer, err) => logger.warn({ issuer, err: err.message }, "could not fetch the OIDC issuer's keys")),
       services.ssoSignIn,
+      clock,
     ),
     failureLimiter: new AuthFailureLimiter(
       { maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 },

@@ -1,6 +1,8 @@
 // Turns a bearer JWT from an organization's identity provider into a user principal, or says
 // why not (the reason is for logs and audit only: every failure answers the client identically).
 import { and, eq, sql } from "drizzle-orm";
+import type { Clock } from "../clock.js";
+import { sha256Hex } from "../crypto/hashing.js";
 import { OidcTokenError, peekIssuerAndAudiences, type IssuerKeyCache } from "../crypto/oidc-token.js";
 import type { Db } from "../db/client.js";
 import { ssoConnections } from "../db/schema.js";
@@ -12,13 +14,24 @@ export type OidcAuthResult =
   | { ok: true; principal: Principal }
   | { ok: false; via: "oidc"; reason: string; organizationId?: string; userId?: string };
 
+/**
+ * A signature once verified need not be verified again on every request: the claims of a
+ * verified token are kept (by the token's hash) until it expires, but at most this long, so
+ * that a key the issuer withdraws stops being honoured within a minute. The user's status and
+ * bindings are still checked on every request.
+ */
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX_ENTRIES = 10_000;
+
 export class OidcAuthenticator {
   private readonly connectionFor;
+  private readonly verified = new Map<string, { claims: VerifiedClaims; until: number }>();
 
   constructor(
     private readonly db: Db,
     private readonly keys: IssuerKeyCache,
     private readonly signIn: SsoSignIn,
+    private readonly clock: Clock,
   ) {
     // Prepared once: on every request, building the query would cost more than running it.
     this.connectionFor = db
@@ -39,12 +52,17 @@ export class OidcAuthenticator {
     const failure = (reason: string, userId?: string): OidcAuthResult => ({ ok: false, via: "oidc", reason, organizationId: connection.organizationId, userId });
     // A token meant for other audiences as well is not one this organization alone trusts.
     if (audiences.length !== 1) return failure("extra_audience");
-    let claims: VerifiedClaims;
-    try {
-      claims = await this.keys.verify(token, { issuer: connection.issuer, audience: connection.audience });
-    } catch (err) {
-      if (err instanceof OidcTokenError) return failure(err.reason);
-      throw err;
+    const cacheKey = sha256Hex(`${connection.organizationId}\n${connection.issuer}\n${connection.audience}\n${token}`);
+    const now = this.clock.now().getTime();
+    let claims = this.verifiedClaims(cacheKey, now);
+    if (!claims) {
+      try {
+        claims = await this.keys.verify(token, { issuer: connection.issuer, audience: connection.audience });
+      } catch (err) {
+        if (err instanceof OidcTokenError) return failure(err.reason);
+        throw err;
+      }
+      this.remember(cacheKey, claims, now);
     }
     const signedIn = this.signIn.signIn(connection, claims, request);
     if (!signedIn.ok) return failure(signedIn.reason, signedIn.userId);
@@ -52,5 +70,22 @@ export class OidcAuthenticator {
       ok: true,
       principal: { kind: "USER", id: signedIn.userId, organizationId: connection.organizationId, access: loadAccess(this.db, connection.organizationId, signedIn.userId) },
     };
+  }
+
+  private verifiedClaims(key: string, now: number): VerifiedClaims | undefined {
+    const hit = this.verified.get(key);
+    if (!hit) return undefined;
+    if (hit.until > now) return hit.claims;
+    this.verified.delete(key);
+    return undefined;
+  }
+
+  private remember(key: string, claims: VerifiedClaims, now: number): void {
+    const exp = typeof claims.exp === "number" ? claims.exp * 1000 : now;
+    const until = Math.min(exp, now + VERIFIED_TTL_MS);
+    if (until <= now) return;
+    // Oldest first: a Map iterates in insertion order.
+    if (this.verified.size >= VERIFIED_MAX_ENTRIES) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(key, { claims, until });
   }
 }

@@ -218,6 +218,18 @@ describe("issuer keys: cache, rotation and refetch cooldown", () => {
     expect(rotating.requests.jwks).toBe(4);
   });
 
+  it("remembers a verified token for at most a minute: a withdrawn key stops working within it", async () => {
+    t.clock.advance(31_000);
+    const token = await rotating.sign();
+    expect(await status(token)).toBe(200);
+    await rotating.rotate();
+    t.clock.advance(31_000);
+    expect(await status(await rotating.sign())).toBe(200); // refetched: the old key is gone now
+    expect(await status(token)).toBe(200); // still remembered
+    t.clock.advance(30_000);
+    expect(await status(token)).toBe(401);
+  });
+
   it("refetches keys older than 10 minutes in the background, serving the cached ones meanwhile", async () => {
     const before = rotating.requests.jwks;
     t.clock.advance(10 * 60_000);

@@ -5,6 +5,7 @@ import { and, count, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL 
 import { Permission } from "../../auth/permission.js";
 import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
+import { readableRows } from "../common/read-scope.js";
 import { generateApiKey } from "../../crypto/api-key-format.js";
 import type { Db } from "../../db/client.js";
 import { apiKeys, apiKeySecrets, policies, policyAttachments, roleBindings, roles, users } from "../../db/schema.js";
@@ -80,10 +81,7 @@ export class ApiKeyService {
 
   /** Keys the caller may read: organization keys need API_KEY_READ organization-wide. */
   private readable(meta: RequestMeta): SQL | undefined {
-    const org = eq(apiKeys.organizationId, meta.principal.organizationId);
-    const scope = meta.principal.access.scopeOf(Permission.API_KEY_READ);
-    if (scope.orgWide) return org;
-    return and(org, inArray(apiKeys.workspaceId, scope.workspaceIds));
+    return readableRows(meta, Permission.API_KEY_READ, { organizationId: apiKeys.organizationId, workspaceId: apiKeys.workspaceId });
   }
 
   private statusIs(status: ApiKeyStatus): SQL | undefined {

@@ -1,7 +1,8 @@
 // Reading the audit log: lists follow AUDIT_READ scope, verification needs it organization-wide.
-import { and, asc, eq, gt, gte, inArray, lte, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, gte, lte, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
+import { readableRows } from "../common/read-scope.js";
 import type { Db } from "../../db/client.js";
 import { auditEvents } from "../../db/schema.js";
 import { forbidden } from "../../errors.js";
@@ -49,10 +50,7 @@ export class AuditService {
 
   /** Events the caller may read: organization-level ones need AUDIT_READ organization-wide. */
   private readable(meta: RequestMeta): SQL | undefined {
-    const org = eq(auditEvents.organizationId, meta.principal.organizationId);
-    const scope = meta.principal.access.scopeOf(Permission.AUDIT_READ);
-    if (scope.orgWide) return org;
-    return and(org, inArray(auditEvents.workspaceId, scope.workspaceIds));
+    return readableRows(meta, Permission.AUDIT_READ, { organizationId: auditEvents.organizationId, workspaceId: auditEvents.workspaceId });
   }
 
   list(meta: RequestMeta, filter: AuditFilterArgs | null | undefined, args: PageArgs) {

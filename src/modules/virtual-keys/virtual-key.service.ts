@@ -4,6 +4,7 @@ import canonicalize from "canonicalize";
 import { and, count, desc, eq, inArray, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
+import { readableRows } from "../common/read-scope.js";
 import { flushDeletedPages, type Db } from "../../db/client.js";
 import { budgetCounters, policies, policyAttachments, routeTargets, virtualKeys } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
@@ -97,10 +98,7 @@ export class VirtualKeyService {
 
   /** Keys the caller may read: all with VIRTUAL_KEY_READ organization-wide, else those of its workspaces. */
   private readable(meta: RequestMeta): SQL | undefined {
-    const org = eq(virtualKeys.organizationId, meta.principal.organizationId);
-    const scope = meta.principal.access.scopeOf(Permission.VIRTUAL_KEY_READ);
-    if (scope.orgWide) return org;
-    return and(org, inArray(virtualKeys.workspaceId, scope.workspaceIds));
+    return readableRows(meta, Permission.VIRTUAL_KEY_READ, { organizationId: virtualKeys.organizationId, workspaceId: virtualKeys.workspaceId });
   }
 
   list(meta: RequestMeta, filter: VirtualKeyFilterArgs | null | undefined, args: PageArgs) {

@@ -1,6 +1,7 @@
-import { and, count, eq, inArray, type SQL } from "drizzle-orm";
+import { and, count, eq, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
+import { readableRows } from "../common/read-scope.js";
 import type { Db } from "../../db/client.js";
 import { apiKeys, policies, roleBindings, routes, ssoRoleMappings, virtualKeys, workspaces } from "../../db/schema.js";
 import { conflict, forbidden, notFound } from "../../errors.js";
@@ -19,10 +20,7 @@ export class WorkspaceService {
 
   /** Workspaces the caller may read: all with WORKSPACE_READ organization-wide, else those it holds it in. */
   private visible(meta: RequestMeta): SQL | undefined {
-    const org = eq(workspaces.organizationId, meta.principal.organizationId);
-    const scope = meta.principal.access.scopeOf(Permission.WORKSPACE_READ);
-    if (scope.orgWide) return org;
-    return and(org, inArray(workspaces.id, scope.workspaceIds));
+    return readableRows(meta, Permission.WORKSPACE_READ, { organizationId: workspaces.organizationId, workspaceId: workspaces.id });
   }
 
   list(meta: RequestMeta, args: PageArgs) {

@@ -21,6 +21,8 @@ const WARMUP_REQUESTS = 500;
 
 interface Ready {
   url: string;
+  /** A bare node:http server in the same process answering like /healthz: the HTTP layer's floor. */
+  bareUrl: string;
   ownerKey: string;
   personKey: string;
   /** A JWT from a local OIDC issuer on loopback that the organization trusts. */
@@ -80,10 +82,17 @@ async function serve(): Promise<void> {
   });
   if (!(await configured.text()).includes(issuer.issuer)) throw new Error("configureSso failed");
   const jwt = await issuer.sign({ sub: "bench-user", exp: Math.floor(Date.now() / 1000) + 3600 });
-  process.send!({ url, ownerKey: server.bootstrap!.ownerApiKey, personKey: issued.token, jwt, authenticateUs } satisfies Ready);
+  const { createServer } = await import("node:http");
+  const bare = createServer((_req, res) => {
+    res.setHeader("content-type", "application/json; charset=utf-8");
+    res.end('{"status":"ok"}');
+  });
+  const bareUrl = await new Promise<string>((resolve) => bare.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(bare.address() as { port: number }).port}`)));
+  process.send!({ url, bareUrl, ownerKey: server.bootstrap!.ownerApiKey, personKey: issued.token, jwt, authenticateUs } satisfies Ready);
   process.on("disconnect", async () => {
     await server.close();
     await issuer.stop();
+    bare.close();
     rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);
   });
@@ -91,6 +100,8 @@ async function serve(): Promise<void> {
 
 interface Case {
   name: string;
+  /** Which server: Portcullis unless said otherwise. */
+  bare?: boolean;
   method: "GET" | "POST";
   path: string;
   headers?: Record<string, string>;
@@ -99,13 +110,19 @@ interface Case {
   expect: string;
 }
 
-async function once(pool: Pool, c: Case): Promise<void> {
+async function once(pools: Pools, c: Case): Promise<void> {
+  const pool = c.bare ? pools.bare : pools.portcullis;
   const res = await pool.request({ method: c.method, path: c.path, headers: c.headers, body: c.body });
   const text = await res.body.text();
   if (res.statusCode !== 200 || !text.includes(c.expect)) throw new Error(`${c.name}: unexpected answer ${res.statusCode} ${text.slice(0, 200)}`);
 }
 
-async function measure(pool: Pool, c: Case): Promise<{ rps: number; requests: number; seconds: number }> {
+interface Pools {
+  portcullis: Pool;
+  bare: Pool;
+}
+
+async function measure(pool: Pools, c: Case): Promise<{ rps: number; requests: number; seconds: number }> {
   let sent = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const started = performance.now();
@@ -126,11 +143,15 @@ async function main(): Promise<void> {
     child.once("message", (m) => resolve(m as Ready));
     child.once("exit", (code) => reject(new Error(`the server exited early (${code})`)));
   });
-  const pool = new Pool(ready.url, { connections: CONCURRENCY, pipelining: 1 });
+  const pool: Pools = {
+    portcullis: new Pool(ready.url, { connections: CONCURRENCY, pipelining: 1 }),
+    bare: new Pool(ready.bareUrl, { connections: CONCURRENCY, pipelining: 1 }),
+  };
   const viewer = JSON.stringify({ query: "{ viewer { principalId } }" });
   const graphql = (token: string): Case["headers"] => ({ "content-type": "application/json", authorization: `Bearer ${token}` });
   const cases: Case[] = [
     { name: "GET /healthz (no authentication)", method: "GET", path: "/healthz", expect: "ok" },
+    { name: "bare node:http, same answer (baseline)", bare: true, method: "GET", path: "/healthz", expect: "ok" },
     { name: "viewer with a service API key", method: "POST", path: "/graphql", headers: graphql(ready.ownerKey), body: viewer, expect: "principalId" },
     { name: "viewer with a person's API key", method: "POST", path: "/graphql", headers: graphql(ready.personKey), body: viewer, expect: "principalId" },
     { name: "viewer with an OIDC JWT", method: "POST", path: "/graphql", headers: graphql(ready.jwt), body: viewer, expect: "principalId" },
@@ -150,11 +171,13 @@ async function main(): Promise<void> {
       console.log(`${c.name.padEnd(40)} ${median.rps.toFixed(0).padStart(7)} req/s median  (rounds: ${sorted.map((r) => r.rps.toFixed(0)).join(", ")})`);
       return { name: c.name, rps: median.rps };
     });
-    const base = results[0].rps;
-    for (const r of results.slice(1)) console.log(`ratio ${r.name} / healthz: ${(r.rps / base).toFixed(3)}`);
+    const [health, bareResult, ...authenticated] = results;
+    console.log(`ratio healthz through the Portcullis pipeline / bare node:http: ${(health.rps / bareResult.rps).toFixed(3)}`);
+    for (const r of authenticated) console.log(`ratio ${r.name} / healthz: ${(r.rps / health.rps).toFixed(3)}`);
     console.log(`ApiKeyAuthenticator.authenticate alone (person's key, cache warm): ${ready.authenticateUs.toFixed(1)} us per call`);
   } finally {
-    await pool.close();
+    await pool.portcullis.close();
+    await pool.bare.close();
     child.disconnect();
   }
 }

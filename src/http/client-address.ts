@@ -1,6 +1,7 @@
 // The caller's address: the TCP peer, unless that peer is a proxy that configuration trusts,
 // in which case the nearest untrusted address of X-Forwarded-For.
 import type { IncomingMessage } from "node:http";
+import { isIPv4 } from "node:net";
 import ipaddr from "ipaddr.js";
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -24,7 +25,7 @@ export class ClientAddressResolver {
   }
 
   resolve(req: IncomingMessage): string {
-    const peer = normalize(req.socket.remoteAddress ?? "")?.toString() ?? "unknown";
+    const peer = peerAddress(req.socket.remoteAddress);
     if (this.ranges.length === 0 || !this.trusted(peer)) return peer;
     const header = req.headers["x-forwarded-for"];
     const hops = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((h) => h.trim()).filter(Boolean);
@@ -35,6 +36,14 @@ export class ClientAddressResolver {
     }
     return peer;
   }
+}
+
+/** The TCP peer as text, IPv4-mapped IPv6 shown as IPv4; the socket's own notation needs no full parse. */
+function peerAddress(remote: string | undefined): string {
+  if (!remote) return "unknown";
+  if (remote.startsWith("::ffff:") && isIPv4(remote.slice(7))) return remote.slice(7);
+  if (isIPv4(remote)) return remote;
+  return normalize(remote)?.toString() ?? "unknown";
 }
 
 export function isAddressOrCidr(value: string): boolean {

@@ -170,6 +170,7 @@ export class ApiKeyService {
     if (policyIds.length > 0) {
       const found = this.db.select().from(policies).where(and(eq(policies.organizationId, orgId), inArray(policies.id, policyIds))).all();
       if (found.length !== policyIds.length || found.some((p) => !access.has(Permission.POLICY_READ, p.workspaceId))) throw notFound("Policy");
+      if (!access.has(Permission.POLICY_WRITE, workspaceId)) throw forbidden(`Attaching policies needs POLICY_WRITE ${scopeText(workspaceId)}`);
     }
 
     // A person's key by default; a key made by a key belongs to whoever owns the creating key,

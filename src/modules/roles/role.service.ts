@@ -383,6 +383,8 @@ export class RoleService {
       .where(and(eq(roleBindings.organizationId, orgId), inArray(roleBindings.id, decided.map((b) => b.id))))
       .orderBy(asc(roleBindings.createdAt), asc(roleBindings.id))
       .all()
+      // Another principal's bindings are a list like any other: only those the caller could read.
+      .filter((b) => targetId === meta.principal.id || bindingReadable(meta.principal.access, b))
       .map(toBindingView);
     return { allowed, reason, matchedRoleBindings };
   }

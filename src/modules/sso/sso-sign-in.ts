@@ -2,13 +2,14 @@
 // sub (or claims an invitation by verified email once, or provisions them just in time), and
 // replaces their SSO role bindings with the ones the token's role claim maps to. Every request
 // that bears a token is a sign-in, so an unchanged person costs reads only.
-import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Clock } from "../../clock.js";
 import type { Db } from "../../db/client.js";
-import { apiKeys, roleBindings, roles, ssoConnections, ssoRoleMappings, users } from "../../db/schema.js";
+import { roleBindings, roles, ssoConnections, ssoRoleMappings, users } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { newId } from "../../ids.js";
 import { appendAuditEvent } from "../audit/audit.recorder.js";
+import { liveOwnerIds } from "../roles/principal-guard.js";
 
 /** lastLoginAt is written at most this often per person, not on every request. */
 const LAST_LOGIN_WRITE_INTERVAL_MS = 60_000;
@@ -124,7 +125,7 @@ export class SsoSignIn {
     let keptLastOwner = false;
     for (const binding of change.remove) {
       // The contract's last-owner rule holds against the identity provider too.
-      if (binding.workspaceId === null && isLastOwnerBinding(tx, orgId, binding, at)) {
+      if (binding.workspaceId === null && isLastOwnerBinding(tx, orgId, binding, user.id, at)) {
         keptLastOwner = true;
         continue;
       }
@@ -229,31 +230,17 @@ function claimValues(claims: VerifiedClaims, roleClaim: string): string[] {
 
 const scopeKey = (roleId: string, workspaceId: string | null) => `${roleId}\u0000${workspaceId ?? ""}`;
 
-/** True when this organization-wide binding of the built-in owner role is the last one held by a live principal. */
-function isLastOwnerBinding(q: Queryable, organizationId: string, binding: { id: string; roleId: string }, at: Date): boolean {
+/**
+ * True when this organization-wide binding of the built-in owner role is the last one held by a
+ * live principal. A key owned by the person being demoted is no other owner: it acts with at
+ * most that person's permissions.
+ */
+function isLastOwnerBinding(q: Queryable, organizationId: string, binding: { id: string; roleId: string }, userId: string, at: Date): boolean {
   const owner = q
     .select({ id: roles.id })
     .from(roles)
     .where(and(eq(roles.organizationId, organizationId), eq(roles.builtIn, true), eq(roles.name, "owner")))
     .get();
   if (!owner || owner.id !== binding.roleId) return false;
-  const others = q
-    .select({ id: roleBindings.id })
-    .from(roleBindings)
-    .where(
-      and(
-        eq(roleBindings.organizationId, organizationId),
-        eq(roleBindings.roleId, owner.id),
-        isNull(roleBindings.workspaceId),
-        ne(roleBindings.id, binding.id),
-        sql`(
-          (${roleBindings.principalKind} = 'USER' and exists (select 1 from ${users} where ${users.id} = ${roleBindings.principalId} and ${users.status} = 'ACTIVE'))
-          or (${roleBindings.principalKind} = 'API_KEY' and exists (select 1 from ${apiKeys} where ${apiKeys.id} = ${roleBindings.principalId}
-              and ${apiKeys.revokedAt} is null and (${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > ${at.getTime()})))
-        )`,
-      ),
-    )
-    .limit(1)
-    .get();
-  return !others;
+  return liveOwnerIds(q, organizationId, at, new Set([userId])).length === 0;
 }

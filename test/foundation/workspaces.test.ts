@@ -31,7 +31,9 @@ describe("workspaces", () => {
       expect(await owner.errorCode(CREATE, { input: { name: "n", slug } })).toBe("BAD_USER_INPUT");
     }
     expect(await owner.errorCode(CREATE, { input: { name: "   " } })).toBe("BAD_USER_INPUT");
-    expect(await owner.errorCode(CREATE, { input: { name: "bad\u0000name" } })).toBe("BAD_USER_INPUT");
+    for (const name of ["bad\u0000name", "invoice\u202egpj.exe", "zero\u200bwidth", "c1\u0085control"]) {
+      expect(await owner.errorCode(CREATE, { input: { name } })).toBe("BAD_USER_INPUT");
+    }
   });
 
   it("pages newest first with opaque cursors and a total count", async () => {

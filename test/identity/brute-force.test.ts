@@ -72,3 +72,25 @@ describe("failed authentication limit", () => {
     t.clock.advance(600_000);
   });
 });
+
+describe("address buckets", () => {
+  it("counts an IPv6 /64 as one address: rotating through it buys no more attempts", async () => {
+    const proxied = await startServer({ env: { PORTCULLIS_AUTH_FAILURE_LIMIT: "3", PORTCULLIS_TRUSTED_PROXIES: "127.0.0.1" } });
+    try {
+      const from = async (address: string) =>
+        (
+          await fetch(`${proxied.url}/graphql`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${BAD}`, "x-forwarded-for": address },
+            body: JSON.stringify({ query: "{ viewer { principalId } }" }),
+          })
+        ).status;
+      for (let i = 1; i <= 3; i++) expect(await from(`2001:db8:1:2::${i}`)).toBe(401);
+      expect(await from("2001:db8:1:2:ffff::9")).toBe(429);
+      expect(await from("2001:db8:1:3::1")).toBe(401);
+      expect(await from("192.0.2.1")).toBe(401);
+    } finally {
+      await proxied.stop();
+    }
+  });
+});

@@ -114,6 +114,19 @@ describe("configureSso and ssoConnection", () => {
     expect(denied.length).toBeGreaterThanOrEqual(4);
   });
 
+  it("refuses to remove a mapping whose role the caller does not hold (it would demote its holders)", async () => {
+    const owner = t.client(t.ownerKey);
+    const input = (roleMappings: { claimValue: string; roleId: string }[]) => ({ input: { issuer: issuer.issuer, audience: "removal", roleMappings } });
+    await owner.data(CONFIGURE_SSO, input([{ claimValue: "admins", roleId: s.roleId("admin") }, { claimValue: "readers", roleId: s.roleId("viewer") }]));
+    const configurer = customRole(t, "sso-remover", [Permission.ORGANIZATION_WRITE, Permission.ORGANIZATION_READ]);
+    const weaker = t.client(keyWithRoles(t, [{ roleId: configurer }, { roleId: s.roleId("viewer") }]));
+    // Keeping the admin mapping is re-granting admin, dropping it demotes every SSO admin: both refused.
+    expect(await weaker.errorCode(CONFIGURE_SSO, input([{ claimValue: "readers", roleId: s.roleId("viewer") }]))).toBe("FORBIDDEN");
+    expect(await weaker.errorCode(CONFIGURE_SSO, input([{ claimValue: "admins", roleId: s.roleId("admin") }]))).toBe("FORBIDDEN");
+    const mappings = (await owner.data(READ)).ssoConnection.roleMappings.map((m: { claimValue: string }) => m.claimValue);
+    expect(mappings).toEqual(["admins", "readers"]);
+  });
+
   it("needs ORGANIZATION_WRITE to configure and ORGANIZATION_READ organization-wide to read", async () => {
     const ws = s.workspace("perm-ws");
     const input = { issuer: issuer.issuer, audience: "nope", roleMappings: [] };

@@ -133,6 +133,11 @@ describe("just-in-time provisioning", () => {
     // A second identity with an email already taken gets in without it.
     await signIn({ sub: "carol-2", email: "carol@example.com", email_verified: true });
     expect(userBySubject(t, "carol-2")).toMatchObject({ email: null });
+    // A verified but malformed email (control or bidi characters, no domain) is not kept either.
+    for (const [sub, email] of [["erin-1", "erin\u202e@example.com"], ["erin-2", "erin\n@example.com"], ["erin-3", "erin@localhost"]]) {
+      await signIn({ sub, email, email_verified: true });
+      expect(userBySubject(t, sub)).toMatchObject({ email: null });
+    }
   });
 
   it("still refuses a suspended person", async () => {

@@ -14,7 +14,7 @@ import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
-import { validateName } from "../common/slug.js";
+import { boundedIds, validateName } from "../common/slug.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
 import type { KeyStore } from "../master-keys/key-store.js";
 import { assertDominates, assertOwnerRemains } from "../roles/principal-guard.js";
@@ -159,14 +159,14 @@ export class ApiKeyService {
     if (workspaceId) assertWorkspaceNamed(this.db, meta, workspaceId, [Permission.API_KEY_READ, Permission.API_KEY_WRITE]);
     if (!access.has(Permission.API_KEY_WRITE, workspaceId)) throw forbidden(`Creating an API key ${workspaceId ? "in this workspace" : "organization-wide"} needs API_KEY_WRITE there`);
 
-    const roleIds = [...new Set(input.roleIds)];
+    const roleIds = boundedIds(input.roleIds, "roleIds");
     const roleRows = roleIds.length === 0 ? [] : this.db.select().from(roles).where(and(eq(roles.organizationId, orgId), inArray(roles.id, roleIds))).all();
     if (roleRows.length !== roleIds.length) throw notFound("Role");
     const granted = [...new Set(roleRows.flatMap((r) => toRoleView(r).permissions))];
     const missing = granted.filter((p) => !access.has(p, workspaceId));
     if (missing.length > 0) throw forbidden(`A key cannot carry permissions you do not hold ${workspaceId ? "in this workspace" : "organization-wide"}: ${missing.join(", ")}`);
 
-    const policyIds = [...new Set(input.policyIds ?? [])];
+    const policyIds = boundedIds(input.policyIds, "policyIds");
     if (policyIds.length > 0) {
       const found = this.db.select().from(policies).where(and(eq(policies.organizationId, orgId), inArray(policies.id, policyIds))).all();
       if (found.length !== policyIds.length || found.some((p) => !access.has(Permission.POLICY_READ, p.workspaceId))) throw notFound("Policy");

@@ -21,10 +21,31 @@ export function resolveSlug(slug: string | null | undefined, name: string): stri
   return made;
 }
 
+// C0 and C1 controls, zero-width and bidirectional formatting characters: they make a name
+// display as something it is not (in a console, a log, an audit export).
+const UNSAFE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
+// Descriptions may span lines.
+const UNSAFE_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
+
 /** Names are free text, but bounded and printable. */
 export function validateName(name: string, field = "name"): string {
   const trimmed = name.trim();
   if (trimmed.length === 0 || trimmed.length > 200) throw badInput(`${field} must have 1 to 200 characters`, field);
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw badInput(`${field} must not contain control characters`, field);
+  if (UNSAFE_IN_NAMES.test(trimmed)) throw badInput(`${field} must not contain control or formatting characters`, field);
   return trimmed;
+}
+
+/** Optional longer text (descriptions): bounded, line breaks allowed, no control or formatting characters. */
+export function validateText(text: string | null | undefined, field: string, max = 1000): string | null {
+  if (text === null || text === undefined) return null;
+  if (text.length > max) throw badInput(`${field} must have at most ${max} characters`, field);
+  if (UNSAFE_IN_TEXT.test(text)) throw badInput(`${field} must not contain control or formatting characters`, field);
+  return text;
+}
+
+/** A list of IDs given in one argument, bounded so that one request cannot ask for thousands. */
+export function boundedIds(ids: readonly string[] | null | undefined, field: string, max = 50): string[] {
+  const unique = [...new Set(ids ?? [])];
+  if (unique.length > max) throw badInput(`${field} may name at most ${max} objects`, field);
+  return unique;
 }

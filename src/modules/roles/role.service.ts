@@ -13,7 +13,7 @@ import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { idKind, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
-import { validateName } from "../common/slug.js";
+import { validateName, validateText } from "../common/slug.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
 import { assertDominates, assertNotSelf, assertOwnerRemains } from "./principal-guard.js";
 
@@ -68,12 +68,8 @@ export function bindingReadable(access: Access, b: { principalKind: "USER" | "AP
   return access.has(b.principalKind === "USER" ? Permission.USER_READ : Permission.API_KEY_READ, b.workspaceId);
 }
 
-const MAX_DESCRIPTION = 1000;
-
 function validateDescription(description: string | null | undefined): string | null {
-  if (description === null || description === undefined) return null;
-  if (description.length > MAX_DESCRIPTION) throw badInput(`description must have at most ${MAX_DESCRIPTION} characters`, "description");
-  return description;
+  return validateText(description, "description");
 }
 
 function scopeText(workspaceId: string | null): string {

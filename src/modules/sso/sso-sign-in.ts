@@ -10,11 +10,11 @@ import type { Queryable } from "../../db/types.js";
 import { newId } from "../../ids.js";
 import { appendAuditEvent } from "../audit/audit.recorder.js";
 import { liveOwnerIds } from "../roles/principal-guard.js";
+import { isEmail } from "../users/user.service.js";
 
 /** lastLoginAt is written at most this often per person, not on every request. */
 const LAST_LOGIN_WRITE_INTERVAL_MS = 60_000;
 const MAX_CLAIM_VALUES = 1000;
-const MAX_EMAIL_LENGTH = 320;
 
 export interface VerifiedClaims {
   sub: string;
@@ -188,8 +188,9 @@ export class SsoSignIn {
 function verifiedEmail(claims: VerifiedClaims): string | undefined {
   const email = claims.email;
   if (claims.email_verified !== true || typeof email !== "string") return undefined;
-  const trimmed = email.trim();
-  return trimmed.length > 0 && trimmed.length <= MAX_EMAIL_LENGTH && trimmed.includes("@") ? trimmed : undefined;
+  // Held to the same rule as an invitation's email: a token is not trusted to be well-formed.
+  const normalized = email.trim().toLowerCase();
+  return isEmail(normalized) ? normalized : undefined;
 }
 
 const sameEmail = (email: string) => sql`lower(${users.email}) = ${email.toLowerCase()}`;

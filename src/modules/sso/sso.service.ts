@@ -74,6 +74,21 @@ export class SsoService {
           throw forbidden(`The role ${m.roleId} grants permissions that you do not hold ${m.workspaceId ? "in that workspace" : "organization-wide"}`);
         }
       }
+      // Removing a mapping demotes everyone who holds its role through SSO at their next
+      // sign-in: that too needs every permission the role carries, as revoking bindings does.
+      const kept = new Set(mappings.map((m) => JSON.stringify([m.claimValue, m.roleId, m.workspaceId])));
+      const existing = tx
+        .select({ claimValue: ssoRoleMappings.claimValue, roleId: ssoRoleMappings.roleId, workspaceId: ssoRoleMappings.workspaceId, permissions: roles.permissions })
+        .from(ssoRoleMappings)
+        .innerJoin(roles, eq(roles.id, ssoRoleMappings.roleId))
+        .where(eq(ssoRoleMappings.organizationId, orgId))
+        .all();
+      for (const old of existing) {
+        if (kept.has(JSON.stringify([old.claimValue, old.roleId, old.workspaceId]))) continue;
+        if (!access.coversIn(old.permissions as Permission[], old.workspaceId)) {
+          throw forbidden(`Removing the mapping to role ${old.roleId} needs every permission that role grants`);
+        }
+      }
       const taken = tx
         .select({ organizationId: ssoConnections.organizationId })
         .from(ssoConnections)

@@ -15,12 +15,16 @@ import { assertDominates, assertOwnerRemains } from "../roles/principal-guard.js
 
 type UserRow = typeof users.$inferSelect;
 
-// Practical, not RFC 5322: one @, no spaces or control characters, a dotted domain.
-const EMAIL = /^[^\s@\u0000-\u001f\u007f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+// Practical, not RFC 5322: one @, no spaces, control or formatting characters, a dotted domain.
+const EMAIL = /^[^\s@\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+export function isEmail(value: string): boolean {
+  return value.length <= 254 && EMAIL.test(value);
+}
 
 export function normalizeEmail(email: string): string {
   const trimmed = email.trim().toLowerCase();
-  if (trimmed.length > 254 || !EMAIL.test(trimmed)) throw badInput("email is not a valid email address", "email");
+  if (!isEmail(trimmed)) throw badInput("email is not a valid email address", "email");
   return trimmed;
 }
 

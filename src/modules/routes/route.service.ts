@@ -277,11 +277,15 @@ export class RouteService {
       )
       .orderBy(asc(routeTargets.routeId), asc(routeTargets.position))
       .all();
+    const byRoute = new Map<string, RouteTargetView[]>();
+    for (const t of targets) {
+      const list = byRoute.get(t.routeId) ?? [];
+      list.push({ virtualKeyId: t.virtualKey.id, virtualKey: t.virtualKey, model: t.model, weight: t.weight });
+      byRoute.set(t.routeId, list);
+    }
     return rows.map((row) => ({
       ...row,
-      targets: targets
-        .filter((t) => t.routeId === row.id)
-        .map((t) => ({ virtualKeyId: t.virtualKey.id, virtualKey: t.virtualKey, model: t.model, weight: t.weight })),
+      targets: byRoute.get(row.id) ?? [],
       retry: row.retryAttempts === null ? null : { attempts: row.retryAttempts, onStatusCodes: row.retryOnStatusCodes ?? DEFAULT_RETRY_STATUS_CODES },
     }));
   }

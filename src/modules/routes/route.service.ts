@@ -16,12 +16,12 @@ import { VIEW as VIRTUAL_KEY_VIEW, type VirtualKeyView } from "../virtual-keys/v
 import type { WorkspaceService } from "../workspaces/workspace.service.js";
 import { RoutingStrategy } from "./route.type.js";
 
-export const MAX_TARGETS = 10;
-export const MAX_WEIGHT = 1_000_000;
-export const MAX_RETRY_ATTEMPTS = 5;
-export const DEFAULT_RETRY_STATUS_CODES = [429, 500, 502, 503, 504];
-export const MIN_TIMEOUT_MS = 100;
-export const MAX_TIMEOUT_MS = 300_000;
+const MAX_TARGETS = 10;
+const MAX_WEIGHT = 1_000_000;
+const MAX_RETRY_ATTEMPTS = 5;
+const DEFAULT_RETRY_STATUS_CODES = [429, 500, 502, 503, 504];
+const MIN_TIMEOUT_MS = 100;
+const MAX_TIMEOUT_MS = 300_000;
 const MAX_MODEL_LENGTH = 200;
 // Longer than any ID or slug: such a reference cannot name a virtual key, so it is not looked up.
 const MAX_REFERENCE_LENGTH = 100;

@@ -9,6 +9,7 @@ import { MasterKeyService } from "./modules/master-keys/master-key.service.js";
 import { NodeService } from "./modules/nodes/node.service.js";
 import { OrganizationService } from "./modules/organizations/organization.service.js";
 import { RoleService } from "./modules/roles/role.service.js";
+import { RouteService } from "./modules/routes/route.service.js";
 import { UserService } from "./modules/users/user.service.js";
 import { WorkspaceService } from "./modules/workspaces/workspace.service.js";
 import { SsoService } from "./modules/sso/sso.service.js";
@@ -40,6 +41,7 @@ export function createServices(deps: ServiceDeps) {
   // secrets.openSecret is for the provider-calling service only; nothing else opens a secret.
   const secrets = new SecretBox(deps.db, deps.keys);
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
+  const routes = new RouteService(deps.db, auditWriter, workspaces);
   const nodes = new NodeService();
   nodes.register("Organization", (meta, id) =>
     id === meta.principal.organizationId && meta.principal.access.has(Permission.ORGANIZATION_READ) ? organizations.get(id) : undefined,
@@ -47,6 +49,7 @@ export function createServices(deps: ServiceDeps) {
   nodes.register("Workspace", (meta, id) => workspaces.find(meta, id));
   nodes.register("AuditEvent", (meta, id) => audit.find(meta, id));
   nodes.register("VirtualKey", (meta, id) => virtualKeys.find(meta, id));
+  nodes.register("Route", (meta, id) => routes.find(meta, id));
   nodes.register("ApiKey", (meta, id) => apiKeys.find(meta, id));
   nodes.register("User", (meta, id) => users.find(meta, id));
   nodes.register("Role", (meta, id) => roles.find(meta, id));
@@ -67,6 +70,7 @@ export function createServices(deps: ServiceDeps) {
     outbound: deps.outbound,
     secrets,
     virtualKeys,
+    routes,
   };
 }
 

@@ -24,8 +24,8 @@ export const MAX_SECRET_BYTES = 8192;
 const MAX_BASE_URL_LENGTH = 2048;
 const MAX_POLICIES = 50;
 
-/** Every column but the sealed secret: nothing read here can leak it, even by accident. */
-const VIEW = {
+/** Every column but the sealed secret: nothing read here (or by routes, which show their targets) can leak it. */
+export const VIEW = {
   id: virtualKeys.id,
   organizationId: virtualKeys.organizationId,
   workspaceId: virtualKeys.workspaceId,

@@ -190,7 +190,7 @@ describe("routes: validation", () => {
     const marker = "ECHO-ME-NOT";
     const cases: [Record<string, unknown>, RegExp, string][] = [
       [{ name: "   " }, /name must have 1 to 200 characters/, "name"],
-      [{ name: `${marker}\u0007` }, /name must not contain control characters/, "name"],
+      [{ name: `${marker}\u0007` }, /name must not contain control or formatting characters/, "name"],
       [{ slug: `Bad ${marker}` }, /slug must match/, "slug"],
       [{ strategy: "SINGLE", targets: [] }, /SINGLE needs exactly one target/, "targets"],
       [{ strategy: "SINGLE", targets: [target(), target()] }, /SINGLE needs exactly one target/, "targets"],

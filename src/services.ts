@@ -8,6 +8,7 @@ import type { KeyStore } from "./modules/master-keys/key-store.js";
 import { MasterKeyService } from "./modules/master-keys/master-key.service.js";
 import { NodeService } from "./modules/nodes/node.service.js";
 import { OrganizationService } from "./modules/organizations/organization.service.js";
+import { PolicyService } from "./modules/policies/policy.service.js";
 import { RoleService } from "./modules/roles/role.service.js";
 import { UserService } from "./modules/users/user.service.js";
 import { WorkspaceService } from "./modules/workspaces/workspace.service.js";
@@ -40,6 +41,7 @@ export function createServices(deps: ServiceDeps) {
   // secrets.openSecret is for the provider-calling service only; nothing else opens a secret.
   const secrets = new SecretBox(deps.db, deps.keys);
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
+  const policies = new PolicyService(deps.db, auditWriter, workspaces);
   const nodes = new NodeService();
   nodes.register("Organization", (meta, id) =>
     id === meta.principal.organizationId && meta.principal.access.has(Permission.ORGANIZATION_READ) ? organizations.get(id) : undefined,
@@ -51,6 +53,7 @@ export function createServices(deps: ServiceDeps) {
   nodes.register("User", (meta, id) => users.find(meta, id));
   nodes.register("Role", (meta, id) => roles.find(meta, id));
   nodes.register("RoleBinding", (meta, id) => roles.findBinding(meta, id));
+  nodes.register("Policy", (meta, id) => policies.find(meta, id));
   return {
     auditWriter,
     organizations,
@@ -67,6 +70,7 @@ export function createServices(deps: ServiceDeps) {
     outbound: deps.outbound,
     secrets,
     virtualKeys,
+    policies,
   };
 }
 

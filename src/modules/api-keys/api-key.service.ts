@@ -23,7 +23,6 @@ import { insertApiKeySecret, issueApiKey } from "./api-key.issue.js";
 import { ApiKeyStatus } from "./api-key.type.js";
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
-type PolicyRow = typeof policies.$inferSelect;
 
 export const MAX_GRACE_PERIOD_SECONDS = 604_800;
 
@@ -44,25 +43,6 @@ export interface CreateApiKeyArgs {
 
 function scopeText(workspaceId: string | null): string {
   return workspaceId ? "in its workspace" : "organization-wide";
-}
-
-/** A policy row in the shape of the GraphQL Policy type. */
-export function toPolicyView(row: PolicyRow) {
-  return {
-    id: row.id,
-    organizationId: row.organizationId,
-    name: row.name,
-    description: row.description,
-    workspaceId: row.workspaceId,
-    allowedModels: row.allowedModels,
-    deniedModels: row.deniedModels,
-    rateLimit:
-      row.requestsPerMinute === null && row.tokensPerMinute === null ? null : { requestsPerMinute: row.requestsPerMinute, tokensPerMinute: row.tokensPerMinute },
-    budget: row.budgetLimitUsd === null || row.budgetPeriod === null ? null : { limitUsd: row.budgetLimitUsd, period: row.budgetPeriod },
-    allowedIpRanges: row.allowedIpRanges,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
 }
 
 export class ApiKeyService {
@@ -121,21 +101,6 @@ export class ApiKeyService {
   find(meta: RequestMeta, id: string) {
     const row = this.db.select().from(apiKeys).where(and(this.readable(meta), eq(apiKeys.id, id))).get();
     return row ? this.view(row) : undefined;
-  }
-
-  /** Policies attached to a key that the caller may read. */
-  policiesOf(meta: RequestMeta, apiKeyId: string) {
-    const orgId = meta.principal.organizationId;
-    return this.db
-      .select({ policy: policies })
-      .from(policyAttachments)
-      .innerJoin(policies, eq(policies.id, policyAttachments.policyId))
-      .where(and(eq(policyAttachments.organizationId, orgId), eq(policies.organizationId, orgId), eq(policyAttachments.targetId, apiKeyId)))
-      .all()
-      .map((r) => r.policy)
-      .filter((p) => meta.principal.access.has(Permission.POLICY_READ, p.workspaceId))
-      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
-      .map(toPolicyView);
   }
 
   /** The key for a change: NOT_FOUND unless readable, FORBIDDEN unless writable where it lives. */

@@ -1,7 +1,7 @@
 // Provider credentials: stored sealed, readable as metadata only, and bound to their endpoint,
 // which changes only together with the secret.
 import canonicalize from "canonicalize";
-import { and, count, desc, eq, inArray, type SQL } from "drizzle-orm";
+import { and, count, eq, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import { readableRows } from "../common/read-scope.js";
@@ -14,7 +14,6 @@ import { EndpointRefusedError, type OutboundClient } from "../../net/outbound.js
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
 import { resolveSlug, validateName } from "../common/slug.js";
-import type { Policy } from "../policies/policy.type.js";
 import type { WorkspaceService } from "../workspaces/workspace.service.js";
 import { parseProviderOptions, type ProviderOptions } from "./provider-options.js";
 import type { SecretBox } from "./secret-box.js";
@@ -76,15 +75,6 @@ function validateSecret(secret: string): string {
   if (Buffer.byteLength(secret, "utf8") > MAX_SECRET_BYTES) throw badInput(`secret must be at most ${MAX_SECRET_BYTES} bytes`, "secret");
   if (/[\u0000-\u001f\u007f]/.test(secret)) throw badInput("secret must not contain control characters or line breaks", "secret");
   return secret;
-}
-
-function toPolicy(row: typeof policies.$inferSelect): Policy {
-  const hasRateLimit = row.requestsPerMinute !== null || row.tokensPerMinute !== null;
-  return {
-    ...row,
-    rateLimit: hasRateLimit ? { requestsPerMinute: row.requestsPerMinute, tokensPerMinute: row.tokensPerMinute } : null,
-    budget: row.budgetLimitUsd !== null && row.budgetPeriod !== null ? { limitUsd: row.budgetLimitUsd, period: row.budgetPeriod as never } : null,
-  } as Policy;
 }
 
 export class VirtualKeyService {
@@ -225,26 +215,6 @@ export class VirtualKeyService {
     });
     flushDeletedPages(this.db);
     return result;
-  }
-
-  /** The policies attached to a key that the caller could read one by one. */
-  policiesOf(meta: RequestMeta, virtualKeyId: string): Policy[] {
-    const scope = meta.principal.access.scopeOf(Permission.POLICY_READ);
-    const rows = this.db
-      .select({ policy: policies })
-      .from(policyAttachments)
-      .innerJoin(policies, eq(policies.id, policyAttachments.policyId))
-      .where(
-        and(
-          eq(policyAttachments.organizationId, meta.principal.organizationId),
-          eq(policies.organizationId, meta.principal.organizationId),
-          eq(policyAttachments.targetId, virtualKeyId),
-          scope.orgWide ? undefined : inArray(policies.workspaceId, scope.workspaceIds),
-        ),
-      )
-      .orderBy(desc(policies.createdAt), desc(policies.id))
-      .all();
-    return rows.map((r) => toPolicy(r.policy));
   }
 
   /** The key's workspace when the caller may read it on its own; otherwise null. */

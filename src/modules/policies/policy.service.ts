@@ -103,7 +103,8 @@ function describe(c: Partial<PolicyColumns>): Record<string, unknown> {
   if ("requestsPerMinute" in c || "tokensPerMinute" in c) {
     delete out.requestsPerMinute;
     delete out.tokensPerMinute;
-    out.rateLimit = c.requestsPerMinute === null && c.tokensPerMinute === null ? null : { requestsPerMinute: c.requestsPerMinute, tokensPerMinute: c.tokensPerMinute };
+    // rpm and tpm: the audit recorder drops any key that mentions "token", as a secret could hide there.
+    out.rateLimit = c.requestsPerMinute === null && c.tokensPerMinute === null ? null : { rpm: c.requestsPerMinute, tpm: c.tokensPerMinute };
   }
   if ("budgetLimitUsd" in c || "budgetPeriod" in c) {
     delete out.budgetLimitUsd;
@@ -238,7 +239,11 @@ export class PolicyService {
           .where(and(eq(policies.organizationId, current.organizationId), eq(policies.id, current.id)))
           .run();
       }
-      const shown = Object.fromEntries(changed.map((k) => [k, next[k]])) as Partial<PolicyColumns>;
+      // A rate limit or budget is shown whole when any half of it changed.
+      const grouped = changed.flatMap((k): (keyof PolicyColumns)[] =>
+        k === "requestsPerMinute" || k === "tokensPerMinute" ? ["requestsPerMinute", "tokensPerMinute"] : k === "budgetLimitUsd" || k === "budgetPeriod" ? ["budgetLimitUsd", "budgetPeriod"] : [k],
+      );
+      const shown = Object.fromEntries(grouped.map((k) => [k, next[k]])) as Partial<PolicyColumns>;
       return { result: toPolicyView(next), targetId: current.id, workspaceId: current.workspaceId, details: { changed: describe(shown) } };
     });
   }

@@ -132,6 +132,21 @@ describe("policies: exact scopes", () => {
     expect(await code(local.token, ATTACH, { p: localPolicy, t: elsewhere })).toBe("OK");
   });
 
+  it("policies named when a key is created follow the same rules as attachPolicy", async () => {
+    const a = s.workspace("create-a");
+    const b = s.workspace("create-b");
+    const inB = await policy("in b", b);
+    const orgPolicy = await policy("org at creation");
+    const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id policies { id } } } }`;
+    const CREATE_VK = `mutation($input: CreateVirtualKeyInput!) { createVirtualKey(input: $input) { id policies { id } } }`;
+    const res = await owner().query(CREATE_KEY, { input: { name: "k", workspaceId: a, roleIds: [], policyIds: [inB] } });
+    expect(res.body.errors?.[0].extensions, res.text).toMatchObject({ code: "BAD_USER_INPUT", field: "policyIds" });
+    const keyWriter = customKey(t, ["API_KEY_WRITE", "API_KEY_READ", "POLICY_READ", "VIRTUAL_KEY_WRITE", "VIRTUAL_KEY_READ"]);
+    expect(await code(keyWriter.token, CREATE_KEY, { input: { name: "k", roleIds: [], policyIds: [orgPolicy] } })).toBe("FORBIDDEN");
+    expect(await code(keyWriter.token, CREATE_VK, { input: { name: "v", provider: "OPENAI", secret: "sk-" + "z".repeat(40), policyIds: [orgPolicy] } })).toBe("FORBIDDEN");
+    expect((await owner().data(CREATE_KEY, { input: { name: "k", workspaceId: b, roleIds: [], policyIds: [inB, orgPolicy] } })).createApiKey.apiKey.policies).toHaveLength(2);
+  });
+
   it("attaching to or detaching from an API key needs every permission that key holds", async () => {
     const manager = s.apiKey("manager");
     const p = await policy("dominance");

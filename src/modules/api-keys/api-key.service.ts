@@ -8,11 +8,12 @@ import type { RequestMeta } from "../../context.js";
 import { readableRows } from "../common/read-scope.js";
 import { generateApiKey } from "../../crypto/api-key-format.js";
 import type { Db } from "../../db/client.js";
-import { apiKeys, apiKeySecrets, policies, policyAttachments, roleBindings, roles, users } from "../../db/schema.js";
+import { apiKeys, apiKeySecrets, policyAttachments, roleBindings, roles, users } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
+import { attachablePolicies } from "../policies/policy.attachable.js";
 import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
 import { validateName } from "../common/slug.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
@@ -131,11 +132,6 @@ export class ApiKeyService {
     const missing = granted.filter((p) => !access.has(p, workspaceId));
     if (missing.length > 0) throw forbidden(`A key cannot carry permissions you do not hold ${workspaceId ? "in this workspace" : "organization-wide"}: ${missing.join(", ")}`);
 
-    const policyIds = [...new Set(input.policyIds ?? [])];
-    if (policyIds.length > 0) {
-      const found = this.db.select().from(policies).where(and(eq(policies.organizationId, orgId), inArray(policies.id, policyIds))).all();
-      if (found.length !== policyIds.length || found.some((p) => !access.has(Permission.POLICY_READ, p.workspaceId))) throw notFound("Policy");
-    }
 
     // A person's key by default; a key made by a key belongs to whoever owns the creating key,
     // so that it cannot outlive that person (none for a service key).
@@ -149,6 +145,8 @@ export class ApiKeyService {
     }
 
     return this.audit.write(meta, { action: "createApiKey", targetKind: "ApiKey" }, (tx, at) => {
+      // Inside the transaction: a policy deleted meanwhile is NOT_FOUND, not a foreign key failure.
+      const policyIds = attachablePolicies(tx, meta, input.policyIds, workspaceId, "API key");
       if (ownerUserId && ownerUserId !== ownId) assertDominates(tx, meta, { kind: "USER", id: ownerUserId });
       const { apiKeyId, token } = issueApiKey(
         tx,

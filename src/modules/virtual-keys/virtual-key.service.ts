@@ -6,12 +6,13 @@ import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import { readableRows } from "../common/read-scope.js";
 import { flushDeletedPages, type Db } from "../../db/client.js";
-import { budgetCounters, policies, policyAttachments, routeTargets, virtualKeys } from "../../db/schema.js";
+import { budgetCounters, policyAttachments, routeTargets, virtualKeys } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { isId, newId } from "../../ids.js";
 import { EndpointRefusedError, type OutboundClient } from "../../net/outbound.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
+import { attachablePolicies } from "../policies/policy.attachable.js";
 import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
 import { resolveSlug, validateName } from "../common/slug.js";
 import type { WorkspaceService } from "../workspaces/workspace.service.js";
@@ -21,7 +22,6 @@ import { Provider } from "./virtual-key.type.js";
 
 export const MAX_SECRET_BYTES = 8192;
 const MAX_BASE_URL_LENGTH = 2048;
-const MAX_POLICIES = 50;
 
 /** Every column but the sealed secret: nothing read here can leak it, even by accident. */
 const VIEW = {
@@ -123,7 +123,7 @@ export class VirtualKeyService {
     const baseUrl = await this.checkedBaseUrl(input.provider, input.baseUrl ?? null);
     return this.audit.write(meta, { action: "createVirtualKey", targetKind: "VirtualKey" }, (tx, at) => {
       // Inside the transaction: a policy deleted meanwhile is NOT_FOUND, not a foreign key failure.
-      const policyIds = this.attachablePolicies(tx, meta, input.policyIds, workspaceId);
+      const policyIds = attachablePolicies(tx, meta, input.policyIds, workspaceId, "virtual key");
       this.assertSlugFree(tx, organizationId, slug);
       const id = newId("VirtualKey");
       const view: VirtualKeyView = {
@@ -273,31 +273,5 @@ export class VirtualKeyService {
       if (err instanceof EndpointRefusedError) throw badInput(`baseUrl is refused: ${err.message}`, "baseUrl");
       throw err;
     }
-  }
-
-  /**
-   * Policies named at creation: each must be readable by the caller (else NOT_FOUND), live in
-   * the organization or the key's own workspace, and attaching needs POLICY_WRITE where the key lives.
-   */
-  private attachablePolicies(tx: Queryable, meta: RequestMeta, ids: string[] | null | undefined, workspaceId: string | null): string[] {
-    const unique = [...new Set(ids ?? [])];
-    if (unique.length === 0) return [];
-    if (unique.length > MAX_POLICIES) throw badInput(`At most ${MAX_POLICIES} policies can be attached at once`, "policyIds");
-    const { access } = meta.principal;
-    for (const id of unique) {
-      const policy = isId(id, "Policy")
-        ? tx
-            .select({ workspaceId: policies.workspaceId })
-            .from(policies)
-            .where(and(eq(policies.organizationId, meta.principal.organizationId), eq(policies.id, id)))
-            .get()
-        : undefined;
-      if (!policy || !access.has(Permission.POLICY_READ, policy.workspaceId)) throw notFound("Policy");
-      if (policy.workspaceId !== null && policy.workspaceId !== workspaceId) {
-        throw badInput(`Policy ${id} belongs to another workspace than the virtual key`, "policyIds");
-      }
-    }
-    if (!access.has(Permission.POLICY_WRITE, workspaceId)) throw forbidden("Attaching policies needs POLICY_WRITE where the virtual key lives");
-    return unique;
   }
 }

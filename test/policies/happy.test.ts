@@ -185,6 +185,16 @@ describe("policies: attach, detach, delete", () => {
     // The workspace it was attached to can now go: nothing of the policy is left behind.
     expect((await owner().data(`mutation($id: ID!) { deleteWorkspace(id: $id) { deletedId } }`, { id: ws })).deleteWorkspace.deletedId).toBe(ws);
   });
+
+
+  it("drops an organization policy's attachment to a workspace when the workspace is deleted", async () => {
+    const ws = seed(t).workspace("going");
+    const p = await create({ name: "outlives the workspace" });
+    await owner().data(ATTACH, { p: p.id, t: ws });
+    await owner().data(`mutation($id: ID!) { deleteWorkspace(id: $id) { deletedId } }`, { id: ws });
+    expect(t.server.database.db.select().from(policyAttachments).where(eq(policyAttachments.targetId, ws)).all()).toEqual([]);
+    expect((await owner().data(NODE, { id: p.id })).node.id).toBe(p.id);
+  });
 });
 
 describe("policies: lists", () => {

@@ -3,7 +3,7 @@ import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import { readableRows } from "../common/read-scope.js";
 import type { Db } from "../../db/client.js";
-import { apiKeys, policies, roleBindings, routes, ssoRoleMappings, virtualKeys, workspaces } from "../../db/schema.js";
+import { apiKeys, budgetCounters, policies, policyAttachments, roleBindings, routes, ssoRoleMappings, virtualKeys, workspaces } from "../../db/schema.js";
 import { conflict, forbidden, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
@@ -85,6 +85,9 @@ export class WorkspaceService {
       if (blocking.length > 0) {
         throw conflict(`The workspace still has ${blocking.map(([what, n]) => `${n} ${what}`).join(", ")}; remove them first`);
       }
+      // Organization policies attached to the workspace itself lose that attachment: it restricted nothing else.
+      tx.delete(policyAttachments).where(and(eq(policyAttachments.organizationId, orgId), eq(policyAttachments.targetId, id))).run();
+      tx.delete(budgetCounters).where(eq(budgetCounters.targetId, id)).run();
       tx.delete(workspaces).where(and(eq(workspaces.organizationId, orgId), eq(workspaces.id, id))).run();
       return { result: { deletedId: id }, targetId: id, workspaceId: id };
     });

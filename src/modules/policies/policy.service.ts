@@ -97,7 +97,7 @@ type PolicyColumns = Omit<PolicyRow, "id" | "organizationId" | "workspaceId" | "
  * The columns as audit details: what the policy says. The description is free text that
  * could hold anything pasted into it, so only whether one is set is recorded.
  */
-function describe(c: Partial<PolicyColumns>): Record<string, unknown> {
+function auditView(c: Partial<PolicyColumns>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...c };
   if ("description" in c) out.description = c.description !== null;
   if ("requestsPerMinute" in c || "tokensPerMinute" in c) {
@@ -196,7 +196,7 @@ export class PolicyService {
     return this.audit.write(meta, { action: "createPolicy", targetKind: "Policy" }, (tx, at) => {
       const row: PolicyRow = { id: newId("Policy"), organizationId: orgId, workspaceId, ...columns, createdAt: at, updatedAt: at };
       tx.insert(policies).values(row).run();
-      return { result: toPolicyView(row), targetId: row.id, workspaceId, details: describe(columns) };
+      return { result: toPolicyView(row), targetId: row.id, workspaceId, details: auditView(columns) };
     });
   }
 
@@ -244,7 +244,7 @@ export class PolicyService {
         k === "requestsPerMinute" || k === "tokensPerMinute" ? ["requestsPerMinute", "tokensPerMinute"] : k === "budgetLimitUsd" || k === "budgetPeriod" ? ["budgetLimitUsd", "budgetPeriod"] : [k],
       );
       const shown = Object.fromEntries(grouped.map((k) => [k, next[k]])) as Partial<PolicyColumns>;
-      return { result: toPolicyView(next), targetId: current.id, workspaceId: current.workspaceId, details: { changed: describe(shown) } };
+      return { result: toPolicyView(next), targetId: current.id, workspaceId: current.workspaceId, details: { changed: auditView(shown) } };
     });
   }
 

@@ -8,6 +8,7 @@ import type { KeyStore } from "./modules/master-keys/key-store.js";
 import { MasterKeyService } from "./modules/master-keys/master-key.service.js";
 import { NodeService } from "./modules/nodes/node.service.js";
 import { OrganizationService } from "./modules/organizations/organization.service.js";
+import { PolicyService } from "./modules/policies/policy.service.js";
 import { RoleService } from "./modules/roles/role.service.js";
 import { RouteService } from "./modules/routes/route.service.js";
 import { UserService } from "./modules/users/user.service.js";
@@ -42,6 +43,7 @@ export function createServices(deps: ServiceDeps) {
   const secrets = new SecretBox(deps.db, deps.keys);
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
   const routes = new RouteService(deps.db, auditWriter, workspaces);
+  const policies = new PolicyService(deps.db, auditWriter, workspaces);
   const nodes = new NodeService();
   nodes.register("Organization", (meta, id) =>
     id === meta.principal.organizationId && meta.principal.access.has(Permission.ORGANIZATION_READ) ? organizations.get(id) : undefined,
@@ -54,6 +56,7 @@ export function createServices(deps: ServiceDeps) {
   nodes.register("User", (meta, id) => users.find(meta, id));
   nodes.register("Role", (meta, id) => roles.find(meta, id));
   nodes.register("RoleBinding", (meta, id) => roles.findBinding(meta, id));
+  nodes.register("Policy", (meta, id) => policies.find(meta, id));
   return {
     auditWriter,
     organizations,
@@ -71,6 +74,7 @@ export function createServices(deps: ServiceDeps) {
     secrets,
     virtualKeys,
     routes,
+    policies,
   };
 }
 

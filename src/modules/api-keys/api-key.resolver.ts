@@ -54,6 +54,6 @@ export class ApiKeyResolver {
 
   @FieldResolver(() => [Policy])
   policies(@Root() key: ApiKey, @Ctx() ctx: Context) {
-    return ctx.services.apiKeys.policiesOf(ctx, key.id);
+    return ctx.services.policies.attachedTo(ctx, key.id);
   }
 }

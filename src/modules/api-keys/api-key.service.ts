@@ -8,11 +8,12 @@ import type { RequestMeta } from "../../context.js";
 import { readableRows } from "../common/read-scope.js";
 import { generateApiKey } from "../../crypto/api-key-format.js";
 import type { Db } from "../../db/client.js";
-import { apiKeys, apiKeySecrets, policies, policyAttachments, roleBindings, roles, users } from "../../db/schema.js";
+import { apiKeys, apiKeySecrets, policyAttachments, roleBindings, roles, users } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
+import { attachablePolicies } from "../policies/policy.attachable.js";
 import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
 import { boundedIds, validateName } from "../common/slug.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
@@ -23,7 +24,6 @@ import { insertApiKeySecret, issueApiKey } from "./api-key.issue.js";
 import { ApiKeyStatus } from "./api-key.type.js";
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
-type PolicyRow = typeof policies.$inferSelect;
 
 export const MAX_GRACE_PERIOD_SECONDS = 604_800;
 
@@ -44,25 +44,6 @@ export interface CreateApiKeyArgs {
 
 function scopeText(workspaceId: string | null): string {
   return workspaceId ? "in its workspace" : "organization-wide";
-}
-
-/** A policy row in the shape of the GraphQL Policy type. */
-export function toPolicyView(row: PolicyRow) {
-  return {
-    id: row.id,
-    organizationId: row.organizationId,
-    name: row.name,
-    description: row.description,
-    workspaceId: row.workspaceId,
-    allowedModels: row.allowedModels,
-    deniedModels: row.deniedModels,
-    rateLimit:
-      row.requestsPerMinute === null && row.tokensPerMinute === null ? null : { requestsPerMinute: row.requestsPerMinute, tokensPerMinute: row.tokensPerMinute },
-    budget: row.budgetLimitUsd === null || row.budgetPeriod === null ? null : { limitUsd: row.budgetLimitUsd, period: row.budgetPeriod },
-    allowedIpRanges: row.allowedIpRanges,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
 }
 
 export class ApiKeyService {
@@ -123,21 +104,6 @@ export class ApiKeyService {
     return row ? this.view(row) : undefined;
   }
 
-  /** Policies attached to a key that the caller may read. */
-  policiesOf(meta: RequestMeta, apiKeyId: string) {
-    const orgId = meta.principal.organizationId;
-    return this.db
-      .select({ policy: policies })
-      .from(policyAttachments)
-      .innerJoin(policies, eq(policies.id, policyAttachments.policyId))
-      .where(and(eq(policyAttachments.organizationId, orgId), eq(policies.organizationId, orgId), eq(policyAttachments.targetId, apiKeyId)))
-      .all()
-      .map((r) => r.policy)
-      .filter((p) => meta.principal.access.has(Permission.POLICY_READ, p.workspaceId))
-      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
-      .map(toPolicyView);
-  }
-
   /** The key for a change: NOT_FOUND unless readable, FORBIDDEN unless writable where it lives. */
   private writable(meta: RequestMeta, id: string): ApiKeyRow {
     const row = this.db.select().from(apiKeys).where(and(this.readable(meta), eq(apiKeys.id, id))).get();
@@ -166,12 +132,6 @@ export class ApiKeyService {
     const missing = granted.filter((p) => !access.has(p, workspaceId));
     if (missing.length > 0) throw forbidden(`A key cannot carry permissions you do not hold ${workspaceId ? "in this workspace" : "organization-wide"}: ${missing.join(", ")}`);
 
-    const policyIds = boundedIds(input.policyIds, "policyIds");
-    if (policyIds.length > 0) {
-      const found = this.db.select().from(policies).where(and(eq(policies.organizationId, orgId), inArray(policies.id, policyIds))).all();
-      if (found.length !== policyIds.length || found.some((p) => !access.has(Permission.POLICY_READ, p.workspaceId))) throw notFound("Policy");
-      if (!access.has(Permission.POLICY_WRITE, workspaceId)) throw forbidden(`Attaching policies needs POLICY_WRITE ${scopeText(workspaceId)}`);
-    }
 
     // A person's key by default; a key made by a key belongs to whoever owns the creating key,
     // so that it cannot outlive that person (none for a service key).
@@ -185,6 +145,8 @@ export class ApiKeyService {
     }
 
     return this.audit.write(meta, { action: "createApiKey", targetKind: "ApiKey" }, (tx, at) => {
+      // Inside the transaction: a policy deleted meanwhile is NOT_FOUND, not a foreign key failure.
+      const policyIds = attachablePolicies(tx, meta, input.policyIds, workspaceId, "API key");
       if (ownerUserId && ownerUserId !== ownId) assertDominates(tx, meta, { kind: "USER", id: ownerUserId });
       const { apiKeyId, token } = issueApiKey(
         tx,

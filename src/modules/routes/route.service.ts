@@ -4,7 +4,7 @@ import { and, asc, count, eq, inArray, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import type { Db } from "../../db/client.js";
-import { policyAttachments, routes, routeTargets, virtualKeys } from "../../db/schema.js";
+import { routes, routeTargets, virtualKeys } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { isId, newId } from "../../ids.js";
@@ -15,6 +15,7 @@ import { resolveSlug, validateName } from "../common/slug.js";
 import { VIEW as VIRTUAL_KEY_VIEW, type VirtualKeyView } from "../virtual-keys/virtual-key.service.js";
 import type { WorkspaceService } from "../workspaces/workspace.service.js";
 import { RoutingStrategy } from "./route.type.js";
+import { forgetPolicyTarget } from "../policies/policy.targets.js";
 
 const MAX_TARGETS = 10;
 const MAX_WEIGHT = 1_000_000;
@@ -255,7 +256,7 @@ export class RouteService {
   delete(meta: RequestMeta, id: string): { deletedId: string } {
     const current = this.loadForWrite(meta, id, "Deleting");
     return this.audit.write(meta, { action: "deleteRoute", targetKind: "Route" }, (tx) => {
-      tx.delete(policyAttachments).where(and(eq(policyAttachments.organizationId, current.organizationId), eq(policyAttachments.targetId, id))).run();
+      forgetPolicyTarget(tx, current.organizationId, id);
       // Its targets go with it (ON DELETE CASCADE).
       tx.delete(routes).where(and(eq(routes.organizationId, current.organizationId), eq(routes.id, id))).run();
       return { result: { deletedId: id }, targetId: id, workspaceId: current.workspaceId, details: { slug: current.slug } };

@@ -55,6 +55,6 @@ export class VirtualKeyResolver {
 
   @FieldResolver(() => [Policy])
   policies(@Root() key: VirtualKey, @Ctx() ctx: Context) {
-    return ctx.services.virtualKeys.policiesOf(ctx, key.id);
+    return ctx.services.policies.attachedTo(ctx, key.id);
   }
 }

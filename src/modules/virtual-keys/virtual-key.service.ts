@@ -1,28 +1,28 @@
 // Provider credentials: stored sealed, readable as metadata only, and bound to their endpoint,
 // which changes only together with the secret.
 import canonicalize from "canonicalize";
-import { and, count, desc, eq, inArray, type SQL } from "drizzle-orm";
+import { and, count, eq, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import { readableRows } from "../common/read-scope.js";
 import { flushDeletedPages, type Db } from "../../db/client.js";
-import { budgetCounters, policies, policyAttachments, routeTargets, virtualKeys } from "../../db/schema.js";
+import { policyAttachments, routeTargets, virtualKeys } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { isId, newId } from "../../ids.js";
 import { EndpointRefusedError, type OutboundClient } from "../../net/outbound.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
+import { attachablePolicies } from "../policies/policy.attachable.js";
 import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
 import { resolveSlug, validateName } from "../common/slug.js";
-import type { Policy } from "../policies/policy.type.js";
 import type { WorkspaceService } from "../workspaces/workspace.service.js";
 import { parseProviderOptions, type ProviderOptions } from "./provider-options.js";
 import type { SecretBox } from "./secret-box.js";
 import { Provider } from "./virtual-key.type.js";
+import { forgetPolicyTarget } from "../policies/policy.targets.js";
 
 export const MAX_SECRET_BYTES = 8192;
 const MAX_BASE_URL_LENGTH = 2048;
-const MAX_POLICIES = 50;
 
 /** Every column but the sealed secret: nothing read here (or by routes, which show their targets) can leak it. */
 export const VIEW = {
@@ -78,15 +78,6 @@ function validateSecret(secret: string): string {
   return secret;
 }
 
-function toPolicy(row: typeof policies.$inferSelect): Policy {
-  const hasRateLimit = row.requestsPerMinute !== null || row.tokensPerMinute !== null;
-  return {
-    ...row,
-    rateLimit: hasRateLimit ? { requestsPerMinute: row.requestsPerMinute, tokensPerMinute: row.tokensPerMinute } : null,
-    budget: row.budgetLimitUsd !== null && row.budgetPeriod !== null ? { limitUsd: row.budgetLimitUsd, period: row.budgetPeriod as never } : null,
-  } as Policy;
-}
-
 export class VirtualKeyService {
   constructor(
     private readonly db: Db,
@@ -133,7 +124,7 @@ export class VirtualKeyService {
     const baseUrl = await this.checkedBaseUrl(input.provider, input.baseUrl ?? null);
     return this.audit.write(meta, { action: "createVirtualKey", targetKind: "VirtualKey" }, (tx, at) => {
       // Inside the transaction: a policy deleted meanwhile is NOT_FOUND, not a foreign key failure.
-      const policyIds = this.attachablePolicies(tx, meta, input.policyIds, workspaceId);
+      const policyIds = attachablePolicies(tx, meta, input.policyIds, workspaceId, "virtual key");
       this.assertSlugFree(tx, organizationId, slug);
       const id = newId("VirtualKey");
       const view: VirtualKeyView = {
@@ -218,33 +209,12 @@ export class VirtualKeyService {
     const result = this.audit.write(meta, { action: "deleteVirtualKey", targetKind: "VirtualKey" }, (tx) => {
       const targets = tx.select({ n: count() }).from(routeTargets).where(eq(routeTargets.virtualKeyId, id)).get()!.n;
       if (targets > 0) throw conflict(`A route targets this virtual key (${targets} target${targets === 1 ? "" : "s"}); remove it from its routes first`);
-      tx.delete(policyAttachments).where(and(eq(policyAttachments.organizationId, current.organizationId), eq(policyAttachments.targetId, id))).run();
-      tx.delete(budgetCounters).where(eq(budgetCounters.targetId, id)).run();
+      forgetPolicyTarget(tx, current.organizationId, id);
       tx.delete(virtualKeys).where(and(eq(virtualKeys.organizationId, current.organizationId), eq(virtualKeys.id, id))).run();
       return { result: { deletedId: id }, targetId: id, workspaceId: current.workspaceId, details: { slug: current.slug } };
     });
     flushDeletedPages(this.db);
     return result;
-  }
-
-  /** The policies attached to a key that the caller could read one by one. */
-  policiesOf(meta: RequestMeta, virtualKeyId: string): Policy[] {
-    const scope = meta.principal.access.scopeOf(Permission.POLICY_READ);
-    const rows = this.db
-      .select({ policy: policies })
-      .from(policyAttachments)
-      .innerJoin(policies, eq(policies.id, policyAttachments.policyId))
-      .where(
-        and(
-          eq(policyAttachments.organizationId, meta.principal.organizationId),
-          eq(policies.organizationId, meta.principal.organizationId),
-          eq(policyAttachments.targetId, virtualKeyId),
-          scope.orgWide ? undefined : inArray(policies.workspaceId, scope.workspaceIds),
-        ),
-      )
-      .orderBy(desc(policies.createdAt), desc(policies.id))
-      .all();
-    return rows.map((r) => toPolicy(r.policy));
   }
 
   /** The key's workspace when the caller may read it on its own; otherwise null. */
@@ -303,31 +273,5 @@ export class VirtualKeyService {
       if (err instanceof EndpointRefusedError) throw badInput(`baseUrl is refused: ${err.message}`, "baseUrl");
       throw err;
     }
-  }
-
-  /**
-   * Policies named at creation: each must be readable by the caller (else NOT_FOUND), live in
-   * the organization or the key's own workspace, and attaching needs POLICY_WRITE where the key lives.
-   */
-  private attachablePolicies(tx: Queryable, meta: RequestMeta, ids: string[] | null | undefined, workspaceId: string | null): string[] {
-    const unique = [...new Set(ids ?? [])];
-    if (unique.length === 0) return [];
-    if (unique.length > MAX_POLICIES) throw badInput(`At most ${MAX_POLICIES} policies can be attached at once`, "policyIds");
-    const { access } = meta.principal;
-    for (const id of unique) {
-      const policy = isId(id, "Policy")
-        ? tx
-            .select({ workspaceId: policies.workspaceId })
-            .from(policies)
-            .where(and(eq(policies.organizationId, meta.principal.organizationId), eq(policies.id, id)))
-            .get()
-        : undefined;
-      if (!policy || !access.has(Permission.POLICY_READ, policy.workspaceId)) throw notFound("Policy");
-      if (policy.workspaceId !== null && policy.workspaceId !== workspaceId) {
-        throw badInput(`Policy ${id} belongs to another workspace than the virtual key`, "policyIds");
-      }
-    }
-    if (!access.has(Permission.POLICY_WRITE, workspaceId)) throw forbidden("Attaching policies needs POLICY_WRITE where the virtual key lives");
-    return unique;
   }
 }

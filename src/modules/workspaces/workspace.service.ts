@@ -9,6 +9,7 @@ import { newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
 import { resolveSlug, validateName } from "../common/slug.js";
+import { forgetPolicyTarget } from "../policies/policy.targets.js";
 
 type WorkspaceRow = typeof workspaces.$inferSelect;
 
@@ -85,6 +86,8 @@ export class WorkspaceService {
       if (blocking.length > 0) {
         throw conflict(`The workspace still has ${blocking.map(([what, n]) => `${n} ${what}`).join(", ")}; remove them first`);
       }
+      // Organization policies attached to the workspace itself lose that attachment: it restricted nothing else.
+      forgetPolicyTarget(tx, orgId, id);
       tx.delete(workspaces).where(and(eq(workspaces.organizationId, orgId), eq(workspaces.id, id))).run();
       return { result: { deletedId: id }, targetId: id, workspaceId: id };
     });

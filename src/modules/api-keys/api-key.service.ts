@@ -1,7 +1,7 @@
 // API keys: issue (the secret is shown once), list, revoke and rotate with a grace period.
 // Reads follow API_KEY_READ scope; every change needs API_KEY_WRITE where the key lives and
 // dominance over the key and the person who owns it.
-import { and, count, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
@@ -14,7 +14,7 @@ import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { attachablePolicies } from "../policies/policy.attachable.js";
-import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
+import { type PageArgs, pageOf } from "../common/pagination.js";
 import { boundedIds, validateName } from "../common/slug.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
 import type { KeyStore } from "../master-keys/key-store.js";
@@ -73,7 +73,6 @@ export class ApiKeyService {
   }
 
   list(meta: RequestMeta, filter: ApiKeyFilterArgs | null | undefined, args: PageArgs) {
-    const size = pageSize(args.first);
     const f = filter ?? {};
     const conditions: (SQL | undefined)[] = [this.readable(meta)];
     if (f.workspaceId) {
@@ -85,18 +84,8 @@ export class ApiKeyService {
       if (f.nameContains.length > 200) throw badInput("nameContains must have at most 200 characters", "nameContains");
       conditions.push(sql`instr(lower(${apiKeys.name}), lower(${f.nameContains})) > 0`);
     }
-    const where = and(...conditions);
-    const page = newestFirst(apiKeys.createdAt, apiKeys.id, args.after);
-    const rows = this.db
-      .select()
-      .from(apiKeys)
-      .where(and(where, page.where))
-      .orderBy(...page.orderBy)
-      .limit(size + 1)
-      .all();
-    const totalCount = this.db.select({ n: count() }).from(apiKeys).where(where).get()!.n;
-    const p = toPage(rows, size);
-    return { nodes: p.nodes.map((r) => this.view(r)), pageInfo: p.pageInfo, totalCount };
+    const page = pageOf(this.db, apiKeys, and(...conditions), args);
+    return { ...page, nodes: page.nodes.map((r) => this.view(r)) };
   }
 
   find(meta: RequestMeta, id: string) {

@@ -1,6 +1,7 @@
 // Cursor pagination, newest first: the cursor is an opaque encoding of (createdAt, id).
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { and, count, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
+import type { Queryable } from "../../db/types.js";
 import { badInput } from "../../errors.js";
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -53,4 +54,28 @@ export function toPage<T extends { id: string; createdAt: Date }>(rows: T[], siz
     nodes,
     pageInfo: { hasNextPage: rows.length > size, endCursor: last ? encodeCursor([last.createdAt.getTime(), last.id]) : null },
   };
+}
+
+/**
+ * One newest-first page of a table's rows matching `where`, with the total count: the list
+ * query every connection field runs.
+ */
+export function pageOf<T extends SQLiteTable & { createdAt: SQLiteColumn; id: SQLiteColumn }>(
+  db: Queryable,
+  table: T,
+  where: SQL | undefined,
+  args: PageArgs,
+): { nodes: T["$inferSelect"][]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number } {
+  const size = pageSize(args.first);
+  const page = newestFirst(table.createdAt, table.id, args.after);
+  const rows = db
+    .select()
+    .from(table as SQLiteTable)
+    .where(and(where, page.where))
+    .orderBy(...page.orderBy)
+    .limit(size + 1)
+    .all() as T["$inferSelect"][];
+  const totalCount = db.select({ n: count() }).from(table as SQLiteTable).where(where).get()!.n;
+  const { nodes, pageInfo } = toPage(rows as (T["$inferSelect"] & { id: string; createdAt: Date })[], size);
+  return { nodes, pageInfo, totalCount };
 }

@@ -6,7 +6,7 @@
 // itself. Changing, deleting or detaching needs POLICY_WRITE where the policy lives, attaching
 // needs it where the target lives, and a workspace policy attaches only to targets of its own
 // workspace (BAD_USER_INPUT otherwise: the caller can see both, so nothing is disclosed).
-import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import type { Db } from "../../db/client.js";
@@ -15,7 +15,7 @@ import type { Queryable } from "../../db/types.js";
 import { badInput, forbidden, notFound } from "../../errors.js";
 import { idKind, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
-import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
+import { type PageArgs, pageOf } from "../common/pagination.js";
 import { readableRows } from "../common/read-scope.js";
 import { validateName } from "../common/slug.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
@@ -126,7 +126,6 @@ export class PolicyService {
   }
 
   list(meta: RequestMeta, filter: PolicyFilterArgs | null | undefined, args: PageArgs) {
-    const size = pageSize(args.first);
     const conditions: (SQL | undefined)[] = [this.readable(meta)];
     if (filter?.workspaceId) {
       assertWorkspaceNamed(this.db, meta, filter.workspaceId, [Permission.POLICY_READ]);
@@ -136,18 +135,8 @@ export class PolicyService {
       if (filter.nameContains.length > 200) throw badInput("nameContains must have at most 200 characters", "nameContains");
       conditions.push(sql`instr(lower(${policies.name}), lower(${filter.nameContains})) > 0`);
     }
-    const condition = and(...conditions);
-    const page = newestFirst(policies.createdAt, policies.id, args.after);
-    const rows = this.db
-      .select()
-      .from(policies)
-      .where(and(condition, page.where))
-      .orderBy(...page.orderBy)
-      .limit(size + 1)
-      .all();
-    const totalCount = this.db.select({ n: count() }).from(policies).where(condition).get()!.n;
-    const p = toPage(rows, size);
-    return { nodes: p.nodes.map(toPolicyView), pageInfo: p.pageInfo, totalCount };
+    const page = pageOf(this.db, policies, and(...conditions), args);
+    return { ...page, nodes: page.nodes.map(toPolicyView) };
   }
 
   find(meta: RequestMeta, id: string): Policy | undefined {

@@ -1,6 +1,6 @@
 // Routes: how a call reaches providers, as an ordered list of virtual keys of the route's own
 // workspace or of the organization. Management only; invokeModel follows them later.
-import { and, asc, count, eq, inArray, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import type { Db } from "../../db/client.js";
@@ -9,7 +9,7 @@ import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { isId, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
-import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
+import { type PageArgs, pageOf } from "../common/pagination.js";
 import { readableRows } from "../common/read-scope.js";
 import { resolveSlug, validateName } from "../common/slug.js";
 import { VIEW as VIRTUAL_KEY_VIEW, type VirtualKeyView } from "../virtual-keys/virtual-key.service.js";
@@ -150,18 +150,8 @@ export class RouteService {
   }
 
   list(meta: RequestMeta, args: PageArgs) {
-    const size = pageSize(args.first);
-    const page = newestFirst(routes.createdAt, routes.id, args.after);
-    const rows = this.db
-      .select()
-      .from(routes)
-      .where(and(this.readable(meta), page.where))
-      .orderBy(...page.orderBy)
-      .limit(size + 1)
-      .all();
-    const totalCount = this.db.select({ n: count() }).from(routes).where(this.readable(meta)).get()!.n;
-    const { nodes, pageInfo } = toPage(rows, size);
-    return { nodes: this.withTargets(this.db, nodes), pageInfo, totalCount };
+    const page = pageOf(this.db, routes, this.readable(meta), args);
+    return { ...page, nodes: this.withTargets(this.db, page.nodes) };
   }
 
   find(meta: RequestMeta, id: string): RouteView | undefined {

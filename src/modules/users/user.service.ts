@@ -1,6 +1,6 @@
 // People of an organization: invite, suspend, erase. Reads follow USER_READ: organization-wide
 // it shows everyone, bound in some workspaces it shows the people who hold a role there.
-import { and, count, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import type { Db } from "../../db/client.js";
@@ -9,7 +9,7 @@ import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { ApiKeyService } from "../api-keys/api-key.service.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
-import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
+import { type PageArgs, pageOf } from "../common/pagination.js";
 import { validateName } from "../common/slug.js";
 import { assertDominates, assertOwnerRemains } from "../roles/principal-guard.js";
 
@@ -48,17 +48,7 @@ export class UserService {
   }
 
   list(meta: RequestMeta, args: PageArgs) {
-    const size = pageSize(args.first);
-    const page = newestFirst(users.createdAt, users.id, args.after);
-    const rows = this.db
-      .select()
-      .from(users)
-      .where(and(this.readable(meta), page.where))
-      .orderBy(...page.orderBy)
-      .limit(size + 1)
-      .all();
-    const totalCount = this.db.select({ n: count() }).from(users).where(this.readable(meta)).get()!.n;
-    return { ...toPage(rows, size), totalCount };
+    return pageOf(this.db, users, this.readable(meta), args);
   }
 
   find(meta: RequestMeta, id: string): UserRow | undefined {

@@ -7,7 +7,7 @@ import { apiKeys, policies, roleBindings, routes, ssoRoleMappings, virtualKeys, 
 import { conflict, forbidden, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
-import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
+import { type PageArgs, pageOf } from "../common/pagination.js";
 import { resolveSlug, validateName } from "../common/slug.js";
 import { forgetPolicyTarget } from "../policies/policy.targets.js";
 
@@ -25,17 +25,7 @@ export class WorkspaceService {
   }
 
   list(meta: RequestMeta, args: PageArgs) {
-    const size = pageSize(args.first);
-    const page = newestFirst(workspaces.createdAt, workspaces.id, args.after);
-    const rows = this.db
-      .select()
-      .from(workspaces)
-      .where(and(this.visible(meta), page.where))
-      .orderBy(...page.orderBy)
-      .limit(size + 1)
-      .all();
-    const totalCount = this.db.select({ n: count() }).from(workspaces).where(this.visible(meta)).get()!.n;
-    return { ...toPage(rows, size), totalCount };
+    return pageOf(this.db, workspaces, this.visible(meta), args);
   }
 
   /** A readable workspace of the caller's organization, or undefined. */

@@ -53,5 +53,6 @@ function retryAfter(previous: number, current: number, amount: number, limit: nu
   const waitWindows = previous > 0 && spare > 0
     ? Math.max(0, 1 - spare / previous - elapsed)
     : 1 - elapsed + (current > 0 ? Math.max(0, 1 - (limit - room) / current) : 0);
-  return Math.max(1, Math.ceil((waitWindows * WINDOW_MS) / 1000));
+  // Float noise must not add a second: 7.000000001 s is 7.
+  return Math.max(1, Math.ceil((waitWindows * WINDOW_MS) / 1000 - 1e-6));
 }

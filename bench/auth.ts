@@ -64,7 +64,7 @@ async function serve(): Promise<void> {
   }
   const { ApiKeyAuthenticator } = await import("../src/auth/api-key-authenticator.js");
   const { systemClock } = await import("../src/clock.js");
-  const authenticator = new ApiKeyAuthenticator(db, server.services.keys, systemClock);
+  const authenticator = new ApiKeyAuthenticator(db, server.services.keys, systemClock, server.services.changeMark);
   for (let i = 0; i < 1000; i++) authenticator.authenticate(issued.token);
   const calls = 20_000;
   const started = performance.now();

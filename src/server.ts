@@ -29,6 +29,7 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { readdirSync } from "node:fs";
 import { migrationsFolder } from "./db/client.js";
 import { newId } from "./ids.js";
+import { ChangeMark } from "./db/change-mark.js";
 
 export interface ServerDeps {
   clock?: Clock;
@@ -75,7 +76,9 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   }
 
   const outbound = new OutboundClient({ allowPrivateNetwork: config.allowPrivateNetwork, resolver: deps.resolver });
-  const services = createServices({ db: database.db, keys, clock, outbound });
+  // One per connection: it lets caches (API keys, policies) know cheaply when to refill.
+  const changeMark = new ChangeMark(database.sqlite);
+  const services = createServices({ db: database.db, keys, clock, outbound, changeMark });
   let bootstrap: PortcullisServer["bootstrap"];
   if (deps.bootstrap !== false && services.organizations.neverBootstrapped()) {
     const created = services.organizations.create("Default organization", config.bootstrapKey);
@@ -105,7 +108,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   const handler = createApp({
     apollo,
     services,
-    authenticator: new ApiKeyAuthenticator(database.db, keys, clock),
+    authenticator: new ApiKeyAuthenticator(database.db, keys, clock, changeMark),
     oidcAuthenticator: new OidcAuthenticator(
       database.db,
       new IssuerKeyCache(issuerKeyFetcher(outbound), clock, {}, (issuer, err) => logger.warn({ issuer, err: err.message }, "could not fetch the OIDC issuer's keys")),

@@ -18,6 +18,7 @@ import { SsoSignIn } from "./modules/sso/sso-sign-in.js";
 import { SecretBox } from "./modules/virtual-keys/secret-box.js";
 import { VirtualKeyService } from "./modules/virtual-keys/virtual-key.service.js";
 import type { OutboundClient } from "./net/outbound.js";
+import type { ChangeMark } from "./db/change-mark.js";
 import { Permission } from "./auth/permission.js";
 
 export interface ServiceDeps {
@@ -26,10 +27,11 @@ export interface ServiceDeps {
   clock: Clock;
   /** The one guarded client for every call that leaves the process. */
   outbound: OutboundClient;
+  changeMark: ChangeMark;
 }
 
 export function createServices(deps: ServiceDeps) {
-  const auditWriter = new AuditedWriter(deps.db, deps.clock);
+  const auditWriter = new AuditedWriter(deps.db, deps.clock, deps.changeMark);
   const organizations = new OrganizationService(deps.db, deps.keys, deps.clock);
   const workspaces = new WorkspaceService(deps.db, auditWriter);
   const audit = new AuditService(deps.db);
@@ -70,6 +72,7 @@ export function createServices(deps: ServiceDeps) {
     sso,
     ssoSignIn,
     keys: deps.keys,
+    changeMark: deps.changeMark,
     outbound: deps.outbound,
     secrets,
     virtualKeys,

@@ -1,11 +1,11 @@
 // Turns a presented API key into a principal, or says why not (the reason is for logs and
 // audit only: every failure answers the client identically).
-import type Database from "better-sqlite3";
 import { eq } from "drizzle-orm";
 import type { Clock } from "../clock.js";
 import { parseApiKey } from "../crypto/api-key-format.js";
 import { constantTimeEqual, hashApiKeySecret } from "../crypto/hashing.js";
 import type { Db } from "../db/client.js";
+import type { ChangeMark } from "../db/change-mark.js";
 import { apiKeys, apiKeySecrets, users } from "../db/schema.js";
 import type { KeyStore } from "../modules/master-keys/key-store.js";
 import { loadApiKeyAccess } from "./access-loader.js";
@@ -34,20 +34,18 @@ export class ApiKeyAuthenticator {
   private readonly lastUsedWritten = new Map<string, number>();
   private readonly cache = new Map<string, CachedKey>();
   private cachedAt = "";
-  private readonly writeMark: Database.Statement;
 
+  /**
+   * The mark tells, per request, whether anything could have changed since the cache was
+   * filled (a write on this connection or a commit by another, such as the CLI), so that a
+   * revocation takes effect on the very next request.
+   */
   constructor(
     private readonly db: Db,
     private readonly keys: KeyStore,
     private readonly clock: Clock,
-  ) {
-    // total_changes() moves with every write on this connection, data_version with every
-    // commit by another one (the CLI): together they tell, per request, whether anything
-    // could have changed, so a revocation takes effect on the very next request.
-    // drizzle's better-sqlite3 database always carries its connection as $client.
-    const sqlite = (db as Db & { $client: Database.Database }).$client;
-    this.writeMark = sqlite.prepare("SELECT total_changes() AS t, (SELECT data_version FROM pragma_data_version) AS v").raw();
-  }
+    private readonly mark: ChangeMark,
+  ) {}
 
   authenticate(token: string): AuthResult {
     const parsed = parseApiKey(token);
@@ -83,7 +81,7 @@ export class ApiKeyAuthenticator {
   }
 
   private lookup(apiKeyId: string): CachedKey | undefined {
-    const mark = (this.writeMark.get() as number[]).join(":");
+    const mark = this.mark.current();
     if (mark !== this.cachedAt || this.cache.size >= MAX_CACHED_KEYS) {
       this.cache.clear();
       this.cachedAt = mark;
@@ -107,6 +105,7 @@ export class ApiKeyAuthenticator {
     const last = Math.max(this.lastUsedWritten.get(apiKeyId) ?? 0, stored?.getTime() ?? 0);
     if (now.getTime() - last < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWritten.set(apiKeyId, now.getTime());
-    this.db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, apiKeyId)).run();
+    // Nothing cached depends on lastUsedAt (the throttle above keeps its own time).
+    this.mark.untracked(() => this.db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, apiKeyId)).run());
   }
 }

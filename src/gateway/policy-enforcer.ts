@@ -16,7 +16,7 @@ import { AppError } from "../errors.js";
 import { AddressRanges, parseCallerAddress } from "./address-ranges.js";
 import { periodStart } from "./budget-period.js";
 import { SqliteBudgetStore, type BudgetReservation, type BudgetStore } from "./budget-store.js";
-import { ChangeMark } from "./change-mark.js";
+import { ChangeMark } from "../db/change-mark.js";
 import { MemoryCounterStore, type CounterStore } from "./counter-store.js";
 import type { Actual, Admission, AppliedPolicy, CallTargets, Estimate, PolicyEnforcer as PolicyEnforcerContract, PolicyRow } from "./enforcement.types.js";
 import { ModelRules } from "./model-glob.js";

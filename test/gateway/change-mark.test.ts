@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ChangeMark } from "../../src/gateway/change-mark.js";
+import { ChangeMark } from "../../src/db/change-mark.js";
 
 const dir = mkdtempSync(join(tmpdir(), "portcullis-mark-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

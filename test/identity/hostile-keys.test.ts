@@ -97,7 +97,7 @@ describe("hostile API keys", () => {
     expect([...answers][0]).not.toContain("principalId");
     expect([...answers][0]).toContain('"code":"BAD_REQUEST"');
     // And the authenticator itself refuses such tokens as malformed, before any lookup.
-    const auth = new ApiKeyAuthenticator(t.server.database.db, t.server.services.keys, t.clock);
+    const auth = new ApiKeyAuthenticator(t.server.database.db, t.server.services.keys, t.clock, t.server.services.changeMark);
     for (const token of [`${valid.token}\u0000`, `${valid.token.slice(0, -1)}\n`, `\u0000${valid.token.slice(1)}`]) {
       expect(auth.authenticate(token)).toEqual({ ok: false, reason: "malformed" });
     }

@@ -1,6 +1,7 @@
 // A change and its audit event commit together or not at all.
 import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
+import type { ChangeMark } from "../../db/change-mark.js";
 import type { Db } from "../../db/client.js";
 import type { Tx } from "../../db/types.js";
 import { appendAuditEvent, type AuditEntry } from "./audit.recorder.js";
@@ -23,6 +24,7 @@ export class AuditedWriter {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly mark: ChangeMark,
   ) {}
 
   /** Runs fn in an IMMEDIATE transaction and appends the SUCCESS event in the same transaction. */
@@ -51,9 +53,12 @@ export class AuditedWriter {
     );
   }
 
-  /** An event on its own: a denied or failed mutation, or a failed authentication. */
+  /**
+   * An event on its own: a denied or failed mutation, or a failed authentication. No cache
+   * depends on the audit log, so these writes do not make the caches refill.
+   */
   record(entry: AuditEntry): void {
-    this.db.transaction((tx) => void appendAuditEvent(tx, entry, this.clock.now()), { behavior: "immediate" });
+    this.mark.untracked(() => this.db.transaction((tx) => void appendAuditEvent(tx, entry, this.clock.now()), { behavior: "immediate" }));
   }
 }
 

@@ -18,6 +18,11 @@ import { SsoSignIn } from "./modules/sso/sso-sign-in.js";
 import { SecretBox } from "./modules/virtual-keys/secret-box.js";
 import { VirtualKeyService } from "./modules/virtual-keys/virtual-key.service.js";
 import type { OutboundClient } from "./net/outbound.js";
+import type { PolicyEnforcer } from "./gateway/enforcement.types.js";
+import { NoPolicies } from "./gateway/no-policies.js";
+import type { RandomSource } from "./gateway/routing.js";
+import { InvokeService } from "./modules/invoke/invoke.service.js";
+import { UsageService } from "./modules/usage/usage.service.js";
 import { Permission } from "./auth/permission.js";
 
 export interface ServiceDeps {
@@ -26,6 +31,10 @@ export interface ServiceDeps {
   clock: Clock;
   /** The one guarded client for every call that leaves the process. */
   outbound: OutboundClient;
+  /** Enforces policies on model calls; without one, calls that any policy applies to are refused. */
+  enforcer?: PolicyEnforcer;
+  /** Picks load-balanced targets; tests pass a fixed sequence. */
+  random?: RandomSource;
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -44,6 +53,9 @@ export function createServices(deps: ServiceDeps) {
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
   const routes = new RouteService(deps.db, auditWriter, workspaces);
   const policies = new PolicyService(deps.db, auditWriter, workspaces);
+  const enforcer = deps.enforcer ?? new NoPolicies(deps.db);
+  const invoke = new InvokeService(deps.db, auditWriter, secrets, deps.outbound, enforcer, deps.random ?? Math.random);
+  const usage = new UsageService(deps.db);
   const nodes = new NodeService();
   nodes.register("Organization", (meta, id) =>
     id === meta.principal.organizationId && meta.principal.access.has(Permission.ORGANIZATION_READ) ? organizations.get(id) : undefined,
@@ -75,6 +87,8 @@ export function createServices(deps: ServiceDeps) {
     virtualKeys,
     routes,
     policies,
+    invoke,
+    usage,
   };
 }
 

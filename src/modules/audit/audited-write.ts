@@ -17,6 +17,8 @@ export interface AuditedChange<T> {
 export interface AuditSpec {
   action: string;
   targetKind: string | null;
+  /** SUCCESS unless the write records the outcome of something that failed (a model call). */
+  outcome?: "SUCCESS" | "DENIED" | "FAILURE";
 }
 
 export class AuditedWriter {
@@ -25,7 +27,7 @@ export class AuditedWriter {
     private readonly clock: Clock,
   ) {}
 
-  /** Runs fn in an IMMEDIATE transaction and appends the SUCCESS event in the same transaction. */
+  /** Runs fn in an IMMEDIATE transaction and appends its event (SUCCESS by default) in the same transaction. */
   write<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
     return this.db.transaction(
       (tx) => {
@@ -40,7 +42,7 @@ export class AuditedWriter {
             action: spec.action,
             targetKind: spec.targetKind,
             targetId: change.targetId ?? null,
-            outcome: "SUCCESS",
+            outcome: spec.outcome ?? "SUCCESS",
             details: change.details ?? null,
           },
           at,

@@ -23,7 +23,7 @@ class RecordingEnforcer implements PolicyEnforcer {
     this.calls.push(["gather", targets]);
     return [];
   }
-  forVirtualKey(organizationId: string, virtualKeyId: string): AppliedPolicy[] {
+  forVirtualKey(_organizationId: string, virtualKeyId: string): AppliedPolicy[] {
     this.calls.push(["forVirtualKey", virtualKeyId]);
     return [];
   }

@@ -4,13 +4,12 @@
 // then commit the usage rows and the audit event before answering. Prompts and completions
 // pass through and are stored nowhere.
 import canonicalize from "canonicalize";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { performance } from "node:perf_hooks";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import type { Db } from "../../db/client.js";
 import { routes, routeTargets, usageRecords, virtualKeys } from "../../db/schema.js";
-import type { Tx } from "../../db/types.js";
 import { AppError, badInput, forbidden, notFound } from "../../errors.js";
 import type { AppliedPolicy, PolicyEnforcer } from "../../gateway/enforcement.types.js";
 import { costUsd } from "../../gateway/pricing.js";
@@ -106,17 +105,71 @@ interface Attempt {
   retryable: boolean;
 }
 
+const organizationIdParam = sql.placeholder("organizationId");
+const referenceParam = sql.placeholder("reference");
+
+/** The hot path's statements, prepared once: building a query costs more than running it (bench/invoke.ts). */
+function prepare(db: Db) {
+  const key = { id: virtualKeys.id, workspaceId: virtualKeys.workspaceId, provider: virtualKeys.provider };
+  const keyWhere = (column: typeof virtualKeys.id | typeof virtualKeys.slug) => and(eq(virtualKeys.organizationId, organizationIdParam), eq(column, referenceParam));
+  const routeWhere = (column: typeof routes.id | typeof routes.slug) => and(eq(routes.organizationId, organizationIdParam), eq(column, referenceParam));
+  return {
+    keyById: db.select(key).from(virtualKeys).where(keyWhere(virtualKeys.id)).prepare(),
+    keyBySlug: db.select(key).from(virtualKeys).where(keyWhere(virtualKeys.slug)).prepare(),
+    routeById: db.select().from(routes).where(routeWhere(routes.id)).prepare(),
+    routeBySlug: db.select().from(routes).where(routeWhere(routes.slug)).prepare(),
+    targetsOf: db
+      .select({ ...key, model: routeTargets.model, weight: routeTargets.weight })
+      .from(routeTargets)
+      .innerJoin(virtualKeys, and(eq(virtualKeys.id, routeTargets.virtualKeyId), eq(virtualKeys.organizationId, organizationIdParam)))
+      .where(eq(routeTargets.routeId, sql.placeholder("routeId")))
+      .orderBy(asc(routeTargets.position))
+      .prepare(),
+    // Run inside the call's audited transaction: the same connection, so part of it.
+    insertUsage: db
+      .insert(usageRecords)
+      .values(Object.fromEntries(USAGE_COLUMNS.map((c) => [c, sql.placeholder(c)])) as unknown as typeof usageRecords.$inferInsert)
+      .prepare(),
+    touchKey: db
+      .update(virtualKeys)
+      .set({ lastUsedAt: sql.placeholder("at") as unknown as Date })
+      .where(and(eq(virtualKeys.organizationId, organizationIdParam), eq(virtualKeys.id, sql.placeholder("virtualKeyId"))))
+      .prepare(),
+  };
+}
+
+const USAGE_COLUMNS = [
+  "id",
+  "organizationId",
+  "workspaceId",
+  "requestId",
+  "apiKeyId",
+  "virtualKeyId",
+  "routeId",
+  "provider",
+  "model",
+  "success",
+  "promptTokens",
+  "completionTokens",
+  "costUsd",
+  "latencyMs",
+  "createdAt",
+] as const satisfies readonly (keyof typeof usageRecords.$inferInsert)[];
+
 export class InvokeService {
   private readonly lastUsedWritten = new Map<string, number>();
+  private readonly statements;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly audit: AuditedWriter,
     private readonly secrets: SecretBox,
     private readonly outbound: OutboundClient,
     private readonly enforcer: PolicyEnforcer,
     private readonly random: RandomSource,
-  ) {}
+  ) {
+    this.statements = prepare(db);
+  }
 
   async invoke(meta: RequestMeta, input: InvokeArgs): Promise<InvokeResultView> {
     const request = checkRequest(input);
@@ -158,8 +211,8 @@ export class InvokeService {
     const result = this.audit.write(
       meta,
       { action: "invokeModel", targetKind: call.targetKind, outcome: code === null ? "SUCCESS" : failureOutcome(code) },
-      (tx, at) => {
-        this.recordUsage(tx, meta, call, attempts, at);
+      (_tx, at) => {
+        this.recordUsage(meta, call, attempts, at);
         const served = success?.view;
         return {
           result: success ? this.payload(meta, success, latencyMs, views) : undefined,
@@ -258,36 +311,31 @@ export class InvokeService {
   }
 
   /** One row per attempt that reached for a provider (skipped ones did not), and the keys' lastUsedAt. */
-  private recordUsage(tx: Tx, meta: RequestMeta, call: Call, attempts: Attempt[], at: Date): void {
+  private recordUsage(meta: RequestMeta, call: Call, attempts: Attempt[], at: Date): void {
     const organizationId = meta.principal.organizationId;
     for (const a of attempts) {
       if (a.view.status === AttemptStatus.SKIPPED) continue;
-      tx.insert(usageRecords)
-        .values({
-          id: newId("UsageRecord"),
-          organizationId,
-          workspaceId: call.workspaceId,
-          requestId: meta.requestId,
-          apiKeyId: meta.principal.apiKey?.id ?? null,
-          virtualKeyId: a.view.virtualKeyId,
-          routeId: call.routeId,
-          provider: a.view.provider,
-          model: a.view.model,
-          success: a.view.status === AttemptStatus.SUCCESS,
-          promptTokens: a.result?.usage.promptTokens ?? 0,
-          completionTokens: a.result?.usage.completionTokens ?? 0,
-          costUsd: a.costUsd,
-          latencyMs: a.view.latencyMs,
-          createdAt: at,
-        })
-        .run();
+      this.statements.insertUsage.run({
+        id: newId("UsageRecord"),
+        organizationId,
+        workspaceId: call.workspaceId,
+        requestId: meta.requestId,
+        apiKeyId: meta.principal.apiKey?.id ?? null,
+        virtualKeyId: a.view.virtualKeyId,
+        routeId: call.routeId,
+        provider: a.view.provider,
+        model: a.view.model,
+        success: a.view.status === AttemptStatus.SUCCESS,
+        promptTokens: a.result?.usage.promptTokens ?? 0,
+        completionTokens: a.result?.usage.completionTokens ?? 0,
+        costUsd: a.costUsd,
+        latencyMs: a.view.latencyMs,
+        createdAt: at,
+      });
       const last = this.lastUsedWritten.get(a.view.virtualKeyId) ?? 0;
       if (at.getTime() - last >= LAST_USED_WRITE_INTERVAL_MS) {
         this.lastUsedWritten.set(a.view.virtualKeyId, at.getTime());
-        tx.update(virtualKeys)
-          .set({ lastUsedAt: at })
-          .where(and(eq(virtualKeys.organizationId, organizationId), eq(virtualKeys.id, a.view.virtualKeyId)))
-          .run();
+        this.statements.touchKey.run({ organizationId, virtualKeyId: a.view.virtualKeyId, at });
       }
     }
   }
@@ -320,23 +368,11 @@ export class InvokeService {
     }
 
     const reference = input.route!;
-    const route =
-      reference.length <= MAX_REFERENCE_LENGTH
-        ? this.db
-            .select()
-            .from(routes)
-            .where(and(eq(routes.organizationId, organizationId), isId(reference, "Route") ? eq(routes.id, reference) : eq(routes.slug, reference)))
-            .get()
-        : undefined;
+    const routeLookup = isId(reference, "Route") ? this.statements.routeById : this.statements.routeBySlug;
+    const route = reference.length <= MAX_REFERENCE_LENGTH ? routeLookup.get({ organizationId, reference }) : undefined;
     if (!route) throw notFound("Route");
     this.assertMayInvoke(meta, route.workspaceId, Permission.ROUTE_READ, "Route");
-    const targets = this.db
-      .select({ id: virtualKeys.id, workspaceId: virtualKeys.workspaceId, provider: virtualKeys.provider, model: routeTargets.model, weight: routeTargets.weight })
-      .from(routeTargets)
-      .innerJoin(virtualKeys, and(eq(virtualKeys.id, routeTargets.virtualKeyId), eq(virtualKeys.organizationId, organizationId)))
-      .where(eq(routeTargets.routeId, route.id))
-      .orderBy(asc(routeTargets.position))
-      .all();
+    const targets = this.statements.targetsOf.all({ organizationId, routeId: route.id });
     if (targets.length === 0) throw badInput("The route has no targets", "route");
     return {
       targetKind: "Route",
@@ -357,11 +393,7 @@ export class InvokeService {
 
   private findKey(organizationId: string, reference: string): TargetKey | undefined {
     if (reference.length > MAX_REFERENCE_LENGTH) return undefined;
-    return this.db
-      .select({ id: virtualKeys.id, workspaceId: virtualKeys.workspaceId, provider: virtualKeys.provider })
-      .from(virtualKeys)
-      .where(and(eq(virtualKeys.organizationId, organizationId), isId(reference, "VirtualKey") ? eq(virtualKeys.id, reference) : eq(virtualKeys.slug, reference)))
-      .get();
+    return (isId(reference, "VirtualKey") ? this.statements.keyById : this.statements.keyBySlug).get({ organizationId, reference });
   }
 
   /**

@@ -24,7 +24,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { OutboundClient, type Resolver } from "./net/outbound.js";
 import { KeyStore } from "./modules/master-keys/key-store.js";
 import type { CreatedOrganization } from "./modules/organizations/organization.service.js";
-import { createServices, type Services } from "./services.js";
+import { createServices, type ServiceDeps, type Services } from "./services.js";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { readdirSync } from "node:fs";
 import { migrationsFolder } from "./db/client.js";
@@ -38,6 +38,9 @@ export interface ServerDeps {
   resolver?: Resolver;
   /** Create the first organization on a new database (the server does; the CLI does not). */
   bootstrap?: boolean;
+  /** Policy enforcement of model calls, and the random source of load balancing (tests inject both). */
+  enforcer?: ServiceDeps["enforcer"];
+  random?: ServiceDeps["random"];
 }
 
 export interface PortcullisServer {
@@ -78,7 +81,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   const outbound = new OutboundClient({ allowPrivateNetwork: config.allowPrivateNetwork, resolver: deps.resolver });
   // One per connection: it lets caches (API keys, policies) know cheaply when to refill.
   const changeMark = new ChangeMark(database.sqlite);
-  const services = createServices({ db: database.db, keys, clock, outbound, changeMark });
+  const services = createServices({ db: database.db, keys, clock, outbound, changeMark, enforcer: deps.enforcer, random: deps.random });
   let bootstrap: PortcullisServer["bootstrap"];
   if (deps.bootstrap !== false && services.organizations.neverBootstrapped()) {
     const created = services.organizations.create("Default organization", config.bootstrapKey);

@@ -19,6 +19,11 @@ import { SecretBox } from "./modules/virtual-keys/secret-box.js";
 import { VirtualKeyService } from "./modules/virtual-keys/virtual-key.service.js";
 import type { OutboundClient } from "./net/outbound.js";
 import type { ChangeMark } from "./db/change-mark.js";
+import type { PolicyEnforcer } from "./gateway/enforcement.types.js";
+import { PolicyEnforcer as DatabasePolicyEnforcer } from "./gateway/policy-enforcer.js";
+import type { RandomSource } from "./gateway/routing.js";
+import { InvokeService } from "./modules/invoke/invoke.service.js";
+import { UsageService } from "./modules/usage/usage.service.js";
 import { Permission } from "./auth/permission.js";
 
 export interface ServiceDeps {
@@ -28,6 +33,10 @@ export interface ServiceDeps {
   /** The one guarded client for every call that leaves the process. */
   outbound: OutboundClient;
   changeMark: ChangeMark;
+  /** Enforces policies on model calls; tests may pass one that records its calls. */
+  enforcer?: PolicyEnforcer;
+  /** Picks load-balanced targets; tests pass a fixed sequence. */
+  random?: RandomSource;
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -46,6 +55,9 @@ export function createServices(deps: ServiceDeps) {
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
   const routes = new RouteService(deps.db, auditWriter, workspaces);
   const policies = new PolicyService(deps.db, auditWriter, workspaces);
+  const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark });
+  const invoke = new InvokeService(deps.db, auditWriter, secrets, deps.outbound, enforcer, deps.random ?? Math.random);
+  const usage = new UsageService(deps.db);
   const nodes = new NodeService();
   nodes.register("Organization", (meta, id) =>
     id === meta.principal.organizationId && meta.principal.access.has(Permission.ORGANIZATION_READ) ? organizations.get(id) : undefined,
@@ -78,6 +90,8 @@ export function createServices(deps: ServiceDeps) {
     virtualKeys,
     routes,
     policies,
+    invoke,
+    usage,
   };
 }
 

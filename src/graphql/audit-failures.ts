@@ -5,8 +5,7 @@ import type { IMiddlewareFunction } from "graphql-middleware";
 import type { Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { idKind, isId } from "../ids.js";
-
-const DENIED_CODES = new Set(["FORBIDDEN", "UNAUTHENTICATED", "NOT_FOUND"]);
+import { failureOutcome, isAudited } from "../modules/audit/audit-outcome.js";
 
 /** The target an audit event names: only a well-formed ID from the arguments, never free text. */
 function targetOf(args: Record<string, unknown>): { targetId: string | null; targetKind: string | null } {
@@ -31,6 +30,7 @@ export const recordFailedMutations: IMiddlewareFunction = async (resolve, parent
 };
 
 function record(ctx: Context, action: string, args: Record<string, unknown>, err: unknown): void {
+  if (isAudited(err)) return;
   const code = err instanceof AppError ? err.code : ((err as { extensions?: { code?: string } })?.extensions?.code ?? "INTERNAL_SERVER_ERROR");
   ctx.services.auditWriter.record({
     organizationId: ctx.principal.organizationId,
@@ -38,7 +38,7 @@ function record(ctx: Context, action: string, args: Record<string, unknown>, err
     actorId: ctx.principal.id,
     action,
     ...targetOf(args),
-    outcome: DENIED_CODES.has(code) ? "DENIED" : "FAILURE",
+    outcome: failureOutcome(code),
     ip: ctx.ip,
     userAgent: ctx.userAgent,
     requestId: ctx.requestId,

@@ -40,7 +40,7 @@ export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedE
     return { message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } };
   }
   const extensions: Record<string, unknown> = { code };
-  for (const key of ["field", "retryAfterSeconds"]) if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
+  for (const key of ["field", "retryAfterSeconds", "httpStatus"]) if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
   return {
     message: sanitizeMessage(formatted.message),
     ...(formatted.locations ? { locations: formatted.locations } : {}),

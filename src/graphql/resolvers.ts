@@ -1,7 +1,7 @@
 // Every resolver class of the schema, in one list for buildSchema and the schema emitter.
 import { ApiKeyResolver } from "../modules/api-keys/api-key.resolver.js";
 import { AuditResolver } from "../modules/audit/audit.resolver.js";
-import { InvokeResolver } from "../modules/invoke/invoke.resolver.js";
+import { InvokeAttemptResolver, InvokeResolver } from "../modules/invoke/invoke.resolver.js";
 import { MasterKeyResolver } from "../modules/master-keys/master-key.resolver.js";
 import { NodeResolver } from "../modules/nodes/node.resolver.js";
 import { OrganizationResolver } from "../modules/organizations/organization.resolver.js";
@@ -32,5 +32,6 @@ export const resolvers = [
   UsageResolver,
   SsoResolver,
   InvokeResolver,
+  InvokeAttemptResolver,
   MasterKeyResolver,
 ] as const;

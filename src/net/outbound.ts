@@ -28,6 +28,8 @@ export interface OutboundRequest {
   method?: Dispatcher.HttpMethod;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** Query parameters, kept apart from the URL so that the URL is checked like a stored endpoint (no query). */
+  query?: Record<string, string>;
   /** Overall deadline for the call. */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -61,7 +63,10 @@ export class OutboundClient {
       method: init.method ?? "GET",
       headers: init.headers,
       body: init.body,
+      query: init.query,
       signal,
+      // The call's own deadline governs; the agent's defaults would cut a long completion short.
+      ...(init.timeoutMs && { headersTimeout: init.timeoutMs, bodyTimeout: init.timeoutMs }),
       // undici's request never follows redirects (that takes an explicit interceptor).
       dispatcher: this.agent,
     });

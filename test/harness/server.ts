@@ -10,7 +10,7 @@ import { generateApiKey } from "../../src/crypto/api-key-format.js";
 import { newId } from "../../src/ids.js";
 import { createLogger } from "../../src/logger.js";
 import type { Resolver } from "../../src/net/outbound.js";
-import { buildServer, type PortcullisServer } from "../../src/server.js";
+import { buildServer, type PortcullisServer, type ServerDeps } from "../../src/server.js";
 import { GraphQLClient } from "./client.js";
 
 export const TEST_MASTER_KEY = "1:" + Buffer.alloc(32, 7).toString("base64");
@@ -40,6 +40,9 @@ export interface StartOptions {
   clock?: ManualClock;
   /** DNS for the server's outbound client (test/harness/loopback.ts fakeDns). */
   resolver?: Resolver;
+  /** Policy enforcement and load-balancing randomness for model calls (src/server.ts ServerDeps). */
+  enforcer?: ServerDeps["enforcer"];
+  random?: ServerDeps["random"];
 }
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
@@ -60,7 +63,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       done();
     },
   });
-  const server = await buildServer(config, { clock, logger: createLogger("info", sink), resolver: options.resolver });
+  const server = await buildServer(config, { clock, logger: createLogger("info", sink), resolver: options.resolver, enforcer: options.enforcer, random: options.random });
   const { url } = await server.listen(0, "127.0.0.1");
   const organizationId = server.bootstrap?.organizationId ?? server.services.organizations.list()[0].id;
   let closed = false;

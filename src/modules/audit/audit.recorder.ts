@@ -1,8 +1,7 @@
 // The one way anything writes to the audit log. Call it inside the transaction of the change
 // it records (an IMMEDIATE transaction, so that no other writer can take the same sequence).
 import canonicalize from "canonicalize";
-import { desc, eq } from "drizzle-orm";
-import { auditEvents } from "../../db/schema.js";
+import type Database from "better-sqlite3";
 import type { Queryable } from "../../db/types.js";
 import { newId } from "../../ids.js";
 import { auditEventHash, GENESIS_HASH, type AuditEventView } from "./audit-chain.js";
@@ -36,15 +35,36 @@ export function redactDetails(details: Record<string, unknown> | null | undefine
   return out;
 }
 
+// Every mutation and model call appends an event: the head lookup and the insert are prepared
+// once per connection rather than built by the query builder each time.
+interface Statements {
+  head: Database.Statement;
+  insert: Database.Statement;
+}
+const statements = new WeakMap<Database.Database, Statements>();
+
+function prepared(q: Queryable): Statements {
+  // drizzle's database and its transactions share the connection they run on.
+  const client = (q as unknown as { session: { client: Database.Database } }).session.client;
+  let s = statements.get(client);
+  if (!s) {
+    s = {
+      head: client.prepare("SELECT sequence, hash FROM audit_events WHERE organization_id = ? ORDER BY sequence DESC LIMIT 1"),
+      insert: client.prepare(
+        `INSERT INTO audit_events (id, organization_id, sequence, occurred_at, actor_kind, actor_id, workspace_id, action, target_kind, target_id, outcome, ip, user_agent, request_id, details, previous_hash, hash)
+         VALUES (@id, @organizationId, @sequence, @occurredAt, @actorKind, @actorId, @workspaceId, @action, @targetKind, @targetId, @outcome, @ip, @userAgent, @requestId, @details, @previousHash, @hash)`,
+      ),
+    };
+    statements.set(client, s);
+  }
+  return s;
+}
+
 export function appendAuditEvent(tx: Queryable, entry: AuditEntry, at: Date): AuditEventView & { hash: string } {
-  const head = tx
-    .select({ sequence: auditEvents.sequence, hash: auditEvents.hash })
-    .from(auditEvents)
-    .where(eq(auditEvents.organizationId, entry.organizationId))
-    .orderBy(desc(auditEvents.sequence))
-    .limit(1)
-    .get();
+  const s = prepared(tx);
+  const head = s.head.get(entry.organizationId) as { sequence: number; hash: string } | undefined;
   const details = redactDetails(entry.details);
+  const canonicalDetails = details ? (canonicalize(details) ?? null) : null;
   const view: AuditEventView = {
     id: newId("AuditEvent"),
     sequence: (head?.sequence ?? 0) + 1,
@@ -60,18 +80,10 @@ export function appendAuditEvent(tx: Queryable, entry: AuditEntry, at: Date): Au
     userAgent: entry.userAgent ? entry.userAgent.slice(0, MAX_USER_AGENT) : null,
     requestId: entry.requestId ?? null,
     // Stored canonical and read back parsed, so that the hash is over what the API returns.
-    details: details ? JSON.parse(canonicalize(details) ?? "null") : null,
+    details: canonicalDetails === null ? null : JSON.parse(canonicalDetails),
     previousHash: head?.hash ?? GENESIS_HASH,
   };
   const hash = auditEventHash(view);
-  tx.insert(auditEvents)
-    .values({
-      ...view,
-      organizationId: entry.organizationId,
-      occurredAt: new Date(view.occurredAt),
-      details: view.details === null ? null : (canonicalize(view.details) ?? null),
-      hash,
-    })
-    .run();
+  s.insert.run({ ...view, organizationId: entry.organizationId, occurredAt: at.getTime(), details: canonicalDetails, hash });
   return { ...view, hash };
 }

@@ -18,6 +18,10 @@ export interface AuditedChange<T> {
 export interface AuditSpec {
   action: string;
   targetKind: string | null;
+  /** SUCCESS unless the write records the outcome of something that failed (a model call). */
+  outcome?: "SUCCESS" | "DENIED" | "FAILURE";
+  /** The change writes nothing a cache holds (usage rows of a model call): caches keep their contents. */
+  cacheNeutral?: boolean;
 }
 
 export class AuditedWriter {
@@ -27,8 +31,12 @@ export class AuditedWriter {
     private readonly mark: ChangeMark,
   ) {}
 
-  /** Runs fn in an IMMEDIATE transaction and appends the SUCCESS event in the same transaction. */
+  /** Runs fn in an IMMEDIATE transaction and appends its event (SUCCESS by default) in the same transaction. */
   write<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
+    return spec.cacheNeutral ? this.mark.untracked(() => this.transaction(meta, spec, fn)) : this.transaction(meta, spec, fn);
+  }
+
+  private transaction<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
     return this.db.transaction(
       (tx) => {
         const at = this.clock.now();
@@ -42,7 +50,7 @@ export class AuditedWriter {
             action: spec.action,
             targetKind: spec.targetKind,
             targetId: change.targetId ?? null,
-            outcome: "SUCCESS",
+            outcome: spec.outcome ?? "SUCCESS",
             details: change.details ?? null,
           },
           at,

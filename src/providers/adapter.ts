@@ -1,0 +1,31 @@
+// What a provider adapter is: data about one provider's wire format, applied by one engine
+// (call.ts). An adapter builds the request from the sealed endpoint and the normalized chat
+// request, and reads the provider's answer back into a ChatResult.
+import type { ChatRequest, ChatResult, ProviderEndpoint } from "./types.js";
+
+export interface WireRequest {
+  url: string;
+  query?: Record<string, string>;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface ProviderAdapter {
+  /** The URL comes from the sealed endpoint only, never from the call; the secret goes in a header. */
+  toWire(endpoint: ProviderEndpoint, secret: string, request: ChatRequest): WireRequest;
+  /** Throws ProviderFailure("invalid_response") when the body is not the provider's success shape. */
+  fromWire(body: unknown, request: ChatRequest): ChatResult;
+}
+
+/** The base URL of a call: the endpoint's override when set, else the provider's own. */
+export function baseOf(endpoint: ProviderEndpoint, fallback: string): string {
+  return (endpoint.baseUrl ?? fallback).replace(/\/+$/, "");
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.floor(value) : 0;
+}

@@ -261,6 +261,11 @@ export class InvokeService {
       const all = [...applied, ...keyPolicies];
       this.enforcer.checkModel(all, target.model);
       this.enforcer.checkAddress(all, meta.ip);
+      // The reservation counts DEFAULT_COMPLETION_ESTIMATE when the caller names no maxTokens; the
+      // provider must be held to it, or its own output cap is spent beyond the budget or token limit.
+      if (chat.maxTokens == null && all.some(({ policy }) => policy.budgetLimitUsd !== null || policy.tokensPerMinute !== null)) {
+        chat.maxTokens = DEFAULT_COMPLETION_ESTIMATE;
+      }
       admission = this.enforcer.admit(all, estimate(chat));
     } catch (err) {
       if (!(err instanceof AppError)) throw err;

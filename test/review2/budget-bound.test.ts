@@ -1,0 +1,47 @@
+// A budget reserves what a call may cost before it is made. A call that names no maxTokens must
+// still be bounded by what was reserved, or concurrent calls overrun the budget together by as
+// much as the provider's own output cap allows.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { seed } from "../harness/factories.js";
+import { startMockProvider, type MockProvider } from "../harness/mock-provider.js";
+import { startServer, type TestServer } from "../harness/server.js";
+import { ATTACH, CREATE as CREATE_POLICY } from "../policies/helpers.js";
+import { hello, INVOKE, PRIVATE_NETWORK, providerKey } from "../invoke/helpers.js";
+
+let t: TestServer;
+let mock: MockProvider;
+beforeAll(async () => {
+  t = await startServer({ env: PRIVATE_NETWORK });
+  mock = await startMockProvider();
+});
+afterAll(async () => {
+  await t.stop();
+  await mock.close();
+});
+beforeEach(() => mock.reset());
+
+const policy = async (input: Record<string, unknown>) => (await t.client(t.ownerKey).data(CREATE_POLICY, { input: { name: `p-${Math.random()}`, ...input } })).createPolicy.id as string;
+const attach = (p: string, target: string) => t.client(t.ownerKey).data(ATTACH, { p, t: target });
+
+describe("a budgeted call without maxTokens", () => {
+  it("asks every provider for no more completion tokens than it reserved", async () => {
+    const caller = seed(t).apiKey("member");
+    const p = await policy({ budget: { limitUsd: 1, period: "TOTAL" } });
+    await attach(p, caller.id);
+    for (const provider of ["OPENAI_COMPATIBLE", "GOOGLE"] as const) {
+      const vk = await providerKey(t, mock.url, { provider });
+      const res = await t.client(caller.token).query(INVOKE, { input: { virtualKey: vk.id, model: "gpt-4o", messages: hello } });
+      expect(res.body.errors, res.text).toBeUndefined();
+    }
+    const [openai, google] = mock.requests;
+    expect(openai.body.max_tokens).toBe(1024);
+    expect(google.body.generationConfig?.maxOutputTokens).toBe(1024);
+  });
+
+  it("leaves a call under no budget or token limit as the caller sent it", async () => {
+    const vk = await providerKey(t, mock.url);
+    const res = await t.client(t.ownerKey).query(INVOKE, { input: { virtualKey: vk.id, model: "gpt-4o", messages: hello } });
+    expect(res.body.errors, res.text).toBeUndefined();
+    expect(mock.requests[0].body.max_tokens).toBeUndefined();
+  });
+});

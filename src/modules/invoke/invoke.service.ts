@@ -255,6 +255,7 @@ export class InvokeService {
       errorCode,
     });
     const chat: ChatRequest = { ...request, model: target.model };
+    let expected;
     let admission;
     try {
       if (keyPolicies instanceof AppError) throw keyPolicies;
@@ -266,7 +267,8 @@ export class InvokeService {
       if (chat.maxTokens == null && all.some(({ policy }) => policy.budgetLimitUsd !== null || policy.tokensPerMinute !== null)) {
         chat.maxTokens = DEFAULT_COMPLETION_ESTIMATE;
       }
-      admission = this.enforcer.admit(all, estimate(chat));
+      expected = estimate(chat);
+      admission = this.enforcer.admit(all, expected);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       return { view: view(AttemptStatus.SKIPPED, 0, null, err.code), costUsd: 0, error: err, retryable: false };
@@ -288,7 +290,13 @@ export class InvokeService {
       this.enforcer.settle(admission, { tokens: result.usage.totalTokens, costUsd: cost });
       return { view: view(AttemptStatus.SUCCESS, latencyMs, 200, null), result, costUsd: cost, retryable: false };
     } catch (err) {
-      this.enforcer.release(admission);
+      // A provider that timed out or answered 2xx unreadably had the request and may bill it: what was
+      // reserved counts as spent. Only a call it refused (or never got) gives the reservation back.
+      if (err instanceof ProviderFailure && (err.kind === "timeout" || err.kind === "invalid_response")) {
+        this.enforcer.settle(admission, { tokens: expected.tokens, costUsd: expected.costUsd });
+      } else {
+        this.enforcer.release(admission);
+      }
       if (!(err instanceof ProviderFailure)) throw err;
       const latencyMs = Math.round(performance.now() - started);
       const error =

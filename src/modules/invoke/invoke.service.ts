@@ -286,7 +286,12 @@ export class InvokeService {
         }),
       );
       const latencyMs = Math.round(performance.now() - started);
-      const cost = costUsd(target.model, result.usage.promptTokens, result.usage.completionTokens);
+      // The served model may not be the one named (an Azure deployment serves its own whatever the
+      // request says): the dearer of the two prices, so that no name makes a call free to budgets.
+      const cost = Math.max(
+        costUsd(target.model, result.usage.promptTokens, result.usage.completionTokens),
+        costUsd(result.model, result.usage.promptTokens, result.usage.completionTokens),
+      );
       this.enforcer.settle(admission, { tokens: result.usage.totalTokens, costUsd: cost });
       return { view: view(AttemptStatus.SUCCESS, latencyMs, 200, null), result, costUsd: cost, retryable: false };
     } catch (err) {

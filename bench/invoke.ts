@@ -62,7 +62,7 @@ async function serve(): Promise<void> {
 }
 
 function start(role: string): Promise<{ child: ChildProcess; ready: Message }> {
-  const child = fork(process.argv[1], [role], { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(process.argv[1], [role], { execArgv: [...process.execArgv, ...(role === "--serve" && process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
     child.once("message", (m) => resolve({ child, ready: m as Message }));
     child.once("exit", (code) => reject(new Error(`${role} exited early (${code})`)));

@@ -467,7 +467,14 @@ function checkRequest(input: InvokeArgs): Omit<ChatRequest, "model"> {
 function checkMetadata(metadata: unknown): unknown {
   if (metadata === null || metadata === undefined) return undefined;
   if (typeof metadata !== "object" || Array.isArray(metadata)) throw badInput("metadata must be a JSON object", "metadata");
-  if (Buffer.byteLength(canonicalize(metadata) ?? "", "utf8") > MAX_METADATA_BYTES) throw badInput(`metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON`, "metadata");
+  let canonical: string;
+  try {
+    // RFC 8785 has no form for numbers JSON.parse turned into Infinity (1e400).
+    canonical = canonicalize(metadata) ?? "";
+  } catch {
+    throw badInput("metadata must hold only finite numbers", "metadata");
+  }
+  if (Buffer.byteLength(canonical, "utf8") > MAX_METADATA_BYTES) throw badInput(`metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON`, "metadata");
   return metadata;
 }
 

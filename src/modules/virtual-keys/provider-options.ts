@@ -9,7 +9,11 @@ export type ProviderOptions = Record<string, string>;
 // Host-picking values become part of a host name: letters, digits and hyphens only, so that
 // nothing can smuggle a dot, a slash or an @ into the URL built from them.
 const hostLabel = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/);
-const pathSegment = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/);
+// One path segment: "." and ".." would climb the URL path on the provider's host.
+const pathSegment = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,128}$/)
+  .refine((v) => v !== "." && v !== "..");
 const headerToken = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 
 const SCHEMAS: Record<Provider, z.ZodObject> = {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { seed } from "../harness/factories.js";
 import { startMockProvider, type MockProvider } from "../harness/mock-provider.js";
 import { startServer, type TestServer } from "../harness/server.js";
-import { ATTACH, CREATE as CREATE_POLICY, DETACH } from "../policies/helpers.js";
+import { ownerPolicy, ownerAttach, ownerDetach } from "../policies/helpers.js";
 import { hello, INVOKE, PRIVATE_NETWORK, providerKey, route } from "./helpers.js";
 
 let t: TestServer;
@@ -19,9 +19,9 @@ afterAll(async () => {
 });
 beforeEach(() => mock.reset());
 
-const policy = async (input: Record<string, unknown>) => (await t.client(t.ownerKey).data(CREATE_POLICY, { input: { name: `p-${Math.random()}`, ...input } })).createPolicy.id as string;
-const attach = (p: string, target: string) => t.client(t.ownerKey).data(ATTACH, { p, t: target });
-const detach = (p: string, target: string) => t.client(t.ownerKey).data(DETACH, { p, t: target });
+const policy = (input: Record<string, unknown>) => ownerPolicy(t, input);
+const attach = (p: string, target: string) => ownerAttach(t, p, target);
+const detach = (p: string, target: string) => ownerDetach(t, p, target);
 const call = (token: string, input: Record<string, unknown>) => t.client(token).query(INVOKE, { input: { messages: hello, ...input } });
 const codeOf = (res: Awaited<ReturnType<typeof call>>) => res.body.errors?.[0]?.extensions.code ?? "OK";
 

@@ -51,3 +51,16 @@ export function lastEvent(t: TestServer, action: string, targetId: string) {
     .limit(1)
     .get();
 }
+
+/** A policy made by the owner over HTTP; its ID. */
+export async function ownerPolicy(t: TestServer, input: Record<string, unknown>): Promise<string> {
+  return (await t.client(t.ownerKey).data(CREATE, { input: { name: `p-${Math.random()}`, ...input } })).createPolicy.id;
+}
+
+export function ownerAttach(t: TestServer, policyId: string, targetId: string) {
+  return t.client(t.ownerKey).data(ATTACH, { p: policyId, t: targetId });
+}
+
+export function ownerDetach(t: TestServer, policyId: string, targetId: string) {
+  return t.client(t.ownerKey).data(DETACH, { p: policyId, t: targetId });
+}

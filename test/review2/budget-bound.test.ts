@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { seed } from "../harness/factories.js";
 import { startMockProvider, type MockProvider } from "../harness/mock-provider.js";
 import { startServer, type TestServer } from "../harness/server.js";
-import { ATTACH, CREATE as CREATE_POLICY } from "../policies/helpers.js";
+import { ownerPolicy, ownerAttach } from "../policies/helpers.js";
 import { hello, INVOKE, PRIVATE_NETWORK, providerKey } from "../invoke/helpers.js";
 
 let t: TestServer;
@@ -20,8 +20,8 @@ afterAll(async () => {
 });
 beforeEach(() => mock.reset());
 
-const policy = async (input: Record<string, unknown>) => (await t.client(t.ownerKey).data(CREATE_POLICY, { input: { name: `p-${Math.random()}`, ...input } })).createPolicy.id as string;
-const attach = (p: string, target: string) => t.client(t.ownerKey).data(ATTACH, { p, t: target });
+const policy = (input: Record<string, unknown>) => ownerPolicy(t, input);
+const attach = (p: string, target: string) => ownerAttach(t, p, target);
 
 describe("a budgeted call without maxTokens", () => {
   it("asks every provider for no more completion tokens than it reserved", async () => {

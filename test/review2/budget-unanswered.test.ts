@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seed } from "../harness/factories.js";
 import { startMockProvider, type MockProvider } from "../harness/mock-provider.js";
 import { startServer, type TestServer } from "../harness/server.js";
-import { ATTACH, CREATE as CREATE_POLICY } from "../policies/helpers.js";
+import { ownerPolicy, ATTACH } from "../policies/helpers.js";
 import { hello, INVOKE, PRIVATE_NETWORK, providerKey, route } from "../invoke/helpers.js";
 
 let t: TestServer;
@@ -33,7 +33,7 @@ afterAll(async () => {
 
 // What one call reserves: "Hello there" is 3 prompt tokens by estimate, maxTokens 5 completion, at gpt-4o prices.
 const PER_CALL = (3 * 2.5 + 5 * 10) / 1_000_000;
-const policy = async (input: Record<string, unknown>) => (await t.client(t.ownerKey).data(CREATE_POLICY, { input: { name: `p-${Math.random()}`, ...input } })).createPolicy.id as string;
+const policy = (input: Record<string, unknown>) => ownerPolicy(t, input);
 const codeOf = (res: { body: any }) => res.body.errors?.[0]?.extensions.code ?? "OK";
 const invoke = (token: string, input: Record<string, unknown>) => t.client(token).query(INVOKE, { input: { messages: hello, model: "gpt-4o", maxTokens: 5, ...input } });
 

@@ -1,6 +1,7 @@
 // buildServer: the one factory that main, the CLI and the tests use.
 import { ApolloServer } from "@apollo/server";
-import { readFileSync } from "node:fs";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -14,22 +15,19 @@ import type { Context } from "./context.js";
 import { KeyRing } from "./crypto/key-ring.js";
 import { IssuerKeyCache } from "./crypto/oidc-token.js";
 import { loadOrCreateDevMasterKeys } from "./crypto/master-key-file.js";
-import { migrationsApplied, openDatabase, type OpenedDatabase } from "./db/client.js";
+import { ChangeMark } from "./db/change-mark.js";
+import { migrationsApplied, migrationsFolder, openDatabase, type OpenedDatabase } from "./db/client.js";
 import { requestPlugin } from "./graphql/apollo-plugin.js";
 import { formatError } from "./graphql/format-error.js";
 import { DEFAULT_LIMITS, queryLimitsRule } from "./graphql/limits.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createApp } from "./http/app.js";
+import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OutboundClient, type Resolver } from "./net/outbound.js";
 import { KeyStore } from "./modules/master-keys/key-store.js";
 import type { CreatedOrganization } from "./modules/organizations/organization.service.js";
 import { createServices, type ServiceDeps, type Services } from "./services.js";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { readdirSync } from "node:fs";
-import { migrationsFolder } from "./db/client.js";
-import { newId } from "./ids.js";
-import { ChangeMark } from "./db/change-mark.js";
 
 export interface ServerDeps {
   clock?: Clock;

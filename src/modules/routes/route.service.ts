@@ -167,7 +167,7 @@ export class RouteService {
   create(meta: RequestMeta, input: CreateRouteArgs): RouteView {
     const organizationId = meta.principal.organizationId;
     const workspaceId = input.workspaceId ?? null;
-    this.assertMayWriteIn(meta, workspaceId);
+    this.workspaces.assertMayCreateIn(meta, workspaceId, Permission.ROUTE_WRITE, "route");
     const name = validateName(input.name);
     const slug = resolveSlug(input.slug, name);
     const targets = checkTargets(input.strategy, input.targets);
@@ -339,18 +339,6 @@ export class RouteService {
       throw notFound("Route");
     }
     return row;
-  }
-
-  private assertMayWriteIn(meta: RequestMeta, workspaceId: string | null): void {
-    const { access } = meta.principal;
-    if (workspaceId === null) {
-      if (!access.has(Permission.ROUTE_WRITE)) throw forbidden("An organization-wide route needs ROUTE_WRITE organization-wide");
-      return;
-    }
-    if (!isId(workspaceId, "Workspace") || !this.workspaces.existsInOrganization(meta.principal.organizationId, workspaceId)) throw notFound("Workspace");
-    if (access.has(Permission.ROUTE_WRITE, workspaceId)) return;
-    if (this.workspaces.find(meta, workspaceId)) throw forbidden("Creating a route in this workspace needs ROUTE_WRITE there");
-    throw notFound("Workspace");
   }
 
   private assertSlugFree(tx: Queryable, organizationId: string, slug: string): void {

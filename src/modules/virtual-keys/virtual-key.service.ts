@@ -9,7 +9,7 @@ import { flushDeletedPages, type Db } from "../../db/client.js";
 import { policyAttachments, routeTargets, virtualKeys } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
-import { isId, newId } from "../../ids.js";
+import { newId } from "../../ids.js";
 import { EndpointRefusedError, type OutboundClient } from "../../net/outbound.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { attachablePolicies } from "../policies/policy.attachable.js";
@@ -116,7 +116,7 @@ export class VirtualKeyService {
   async create(meta: RequestMeta, input: CreateVirtualKeyArgs): Promise<VirtualKeyView> {
     const organizationId = meta.principal.organizationId;
     const workspaceId = input.workspaceId ?? null;
-    this.assertMayWriteIn(meta, workspaceId);
+    this.workspaces.assertMayCreateIn(meta, workspaceId, Permission.VIRTUAL_KEY_WRITE, "virtual key");
     const name = validateName(input.name);
     const slug = resolveSlug(input.slug, name);
     const secret = validateSecret(input.secret);
@@ -236,18 +236,6 @@ export class VirtualKeyService {
       throw notFound("VirtualKey");
     }
     return row;
-  }
-
-  private assertMayWriteIn(meta: RequestMeta, workspaceId: string | null): void {
-    const { access } = meta.principal;
-    if (workspaceId === null) {
-      if (!access.has(Permission.VIRTUAL_KEY_WRITE)) throw forbidden("An organization-wide virtual key needs VIRTUAL_KEY_WRITE organization-wide");
-      return;
-    }
-    if (!isId(workspaceId, "Workspace") || !this.workspaces.existsInOrganization(meta.principal.organizationId, workspaceId)) throw notFound("Workspace");
-    if (access.has(Permission.VIRTUAL_KEY_WRITE, workspaceId)) return;
-    if (this.workspaces.find(meta, workspaceId)) throw forbidden("Creating a virtual key in this workspace needs VIRTUAL_KEY_WRITE there");
-    throw notFound("Workspace");
   }
 
   private assertSlugFree(tx: Queryable, organizationId: string, slug: string): void {

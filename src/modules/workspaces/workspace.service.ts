@@ -5,7 +5,7 @@ import { readableRows } from "../common/read-scope.js";
 import type { Db } from "../../db/client.js";
 import { apiKeys, policies, roleBindings, routes, ssoRoleMappings, virtualKeys, workspaces } from "../../db/schema.js";
 import { conflict, forbidden, notFound } from "../../errors.js";
-import { newId } from "../../ids.js";
+import { isId, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { type PageArgs, pageOf } from "../common/pagination.js";
 import { resolveSlug, validateName } from "../common/slug.js";
@@ -36,6 +36,22 @@ export class WorkspaceService {
   /** A workspace of the caller's organization, readable or not: for checks, never returned to the caller. */
   existsInOrganization(organizationId: string, id: string): boolean {
     return !!this.db.select({ id: workspaces.id }).from(workspaces).where(and(eq(workspaces.organizationId, organizationId), eq(workspaces.id, id))).get();
+  }
+
+  /**
+   * Creating a `noun` needing `permission` in `workspaceId` (null: organization-wide): NOT_FOUND
+   * for a workspace the caller cannot see, FORBIDDEN for one it sees but may not write in.
+   */
+  assertMayCreateIn(meta: RequestMeta, workspaceId: string | null, permission: Permission, noun: string): void {
+    const { access } = meta.principal;
+    if (workspaceId === null) {
+      if (!access.has(permission)) throw forbidden(`An organization-wide ${noun} needs ${permission} organization-wide`);
+      return;
+    }
+    if (!isId(workspaceId, "Workspace") || !this.existsInOrganization(meta.principal.organizationId, workspaceId)) throw notFound("Workspace");
+    if (access.has(permission, workspaceId)) return;
+    if (this.find(meta, workspaceId)) throw forbidden(`Creating a ${noun} in this workspace needs ${permission} there`);
+    throw notFound("Workspace");
   }
 
   create(meta: RequestMeta, input: { name: string; slug?: string | null }): WorkspaceRow {

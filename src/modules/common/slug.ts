@@ -35,6 +35,16 @@ export function validateName(name: string, field = "name"): string {
   return trimmed;
 }
 
+const MAX_MODEL_LENGTH = 200;
+
+/** A provider's model name as a route target names it or a call asks for it: bounded, no control characters. */
+export function validateModelName(model: string, field: string): string {
+  const trimmed = model.trim();
+  if (trimmed.length === 0 || trimmed.length > MAX_MODEL_LENGTH) throw badInput(`${field} must have 1 to ${MAX_MODEL_LENGTH} characters`, field);
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw badInput(`${field} must not contain control characters`, field);
+  return trimmed;
+}
+
 /** Optional longer text (descriptions): bounded, line breaks allowed, no control or formatting characters. */
 export function validateText(text: string | null | undefined, field: string, max = 1000): string | null {
   if (text === null || text === undefined) return null;

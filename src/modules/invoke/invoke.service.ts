@@ -22,6 +22,7 @@ import { ADAPTERS } from "../../providers/index.js";
 import type { ChatRequest, ChatResult, ProviderName } from "../../providers/types.js";
 import { failureOutcome, markAudited } from "../audit/audit-outcome.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
+import { validateModelName } from "../common/slug.js";
 import type { SecretBox } from "../virtual-keys/secret-box.js";
 import { AttemptStatus, ChatRole } from "./invoke.type.js";
 
@@ -30,7 +31,6 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 /** What a call is expected to produce when it does not say (Anthropic's required max_tokens default too). */
 const DEFAULT_COMPLETION_ESTIMATE = 1024;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
-const MAX_MODEL_LENGTH = 200;
 const MAX_REFERENCE_LENGTH = 100;
 const MAX_MESSAGES = 1000;
 const MAX_STOP_SEQUENCES = 16;
@@ -362,7 +362,7 @@ export class InvokeService {
     const byKey = input.virtualKey !== null && input.virtualKey !== undefined;
     const byRoute = input.route !== null && input.route !== undefined;
     if (byKey === byRoute) throw badInput("Give exactly one of virtualKey and route", byKey ? "route" : "virtualKey");
-    const asked = input.model === null || input.model === undefined ? null : checkModel(input.model, "model");
+    const asked = input.model === null || input.model === undefined ? null : validateModelName(input.model, "model");
     const organizationId = meta.principal.organizationId;
     // The contract: the API key's workspace, else the route's or the virtual key's.
     const keyWorkspace = meta.principal.apiKey?.workspaceId ?? null;
@@ -431,13 +431,6 @@ export class InvokeService {
         : `Invoking this ${what} needs MODEL_INVOKE where it lives`,
     );
   }
-}
-
-function checkModel(model: string, field: string): string {
-  const trimmed = model.trim();
-  if (trimmed.length === 0 || trimmed.length > MAX_MODEL_LENGTH) throw badInput(`${field} must have 1 to ${MAX_MODEL_LENGTH} characters`, field);
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw badInput(`${field} must not contain control characters`, field);
-  return trimmed;
 }
 
 function checkRange(value: number | null | undefined, min: number, max: number, field: string): number | null {

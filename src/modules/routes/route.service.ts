@@ -11,7 +11,7 @@ import { isId, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { type PageArgs, pageOf } from "../common/pagination.js";
 import { readableRows } from "../common/read-scope.js";
-import { resolveSlug, validateName } from "../common/slug.js";
+import { resolveSlug, validateModelName, validateName } from "../common/slug.js";
 import { VIEW as VIRTUAL_KEY_VIEW, type VirtualKeyView } from "../virtual-keys/virtual-key.service.js";
 import type { WorkspaceService } from "../workspaces/workspace.service.js";
 import { RoutingStrategy } from "./route.type.js";
@@ -23,7 +23,6 @@ const MAX_RETRY_ATTEMPTS = 5;
 const DEFAULT_RETRY_STATUS_CODES = [429, 500, 502, 503, 504];
 const MIN_TIMEOUT_MS = 100;
 const MAX_TIMEOUT_MS = 300_000;
-const MAX_MODEL_LENGTH = 200;
 // Longer than any ID or slug: such a reference cannot name a virtual key, so it is not looked up.
 const MAX_REFERENCE_LENGTH = 100;
 
@@ -82,14 +81,6 @@ interface CheckedTarget {
   weight: number | null;
 }
 
-function checkModel(model: string | null | undefined, field: string): string | null {
-  if (model === null || model === undefined) return null;
-  const trimmed = model.trim();
-  if (trimmed.length === 0 || trimmed.length > MAX_MODEL_LENGTH) throw badInput(`${field} must have 1 to ${MAX_MODEL_LENGTH} characters`, field);
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw badInput(`${field} must not contain control characters`, field);
-  return trimmed;
-}
-
 /**
  * Weights exist only under LOADBALANCE, where an omitted one counts as 1: a weight given
  * under SINGLE or FALLBACK is refused rather than silently ignored.
@@ -114,7 +105,7 @@ function checkTargets(strategy: RoutingStrategy, targets: TargetArgs[]): Checked
   checkTargetCount(strategy, targets.length);
   return targets.map((t, i) => ({
     reference: t.virtualKey,
-    model: checkModel(t.model, `targets[${i}].model`),
+    model: t.model === null || t.model === undefined ? null : validateModelName(t.model, `targets[${i}].model`),
     weight: checkWeight(strategy, t.weight, `targets[${i}].weight`),
   }));
 }

@@ -6,7 +6,7 @@ export type Strategy = "SINGLE" | "FALLBACK" | "LOADBALANCE";
 /** A number in [0, 1): Math.random in production, a fixed sequence in tests. */
 export type RandomSource = () => number;
 
-/** Routes without a retry policy still fall back on these statuses (the routes module's default). */
+/** The statuses retried when a route sets none, and those a route without a retry policy still falls back on. */
 export const DEFAULT_RETRY_STATUS_CODES: readonly number[] = [429, 500, 502, 503, 504];
 
 /**

@@ -7,6 +7,7 @@ import type { Db } from "../../db/client.js";
 import { routes, routeTargets, virtualKeys } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
+import { DEFAULT_RETRY_STATUS_CODES } from "../../gateway/routing.js";
 import { isId, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { type PageArgs, pageOf } from "../common/pagination.js";
@@ -20,7 +21,6 @@ import { forgetPolicyTarget } from "../policies/policy.targets.js";
 const MAX_TARGETS = 10;
 const MAX_WEIGHT = 1_000_000;
 const MAX_RETRY_ATTEMPTS = 5;
-const DEFAULT_RETRY_STATUS_CODES = [429, 500, 502, 503, 504];
 const MIN_TIMEOUT_MS = 100;
 const MAX_TIMEOUT_MS = 300_000;
 // Longer than any ID or slug: such a reference cannot name a virtual key, so it is not looked up.
@@ -71,7 +71,7 @@ export interface RouteTargetView extends StoredTarget {
 
 export interface RouteView extends RouteRow {
   targets: RouteTargetView[];
-  retry: { attempts: number; onStatusCodes: number[] } | null;
+  retry: { attempts: number; onStatusCodes: readonly number[] } | null;
 }
 
 /** A target as submitted, checked for shape; its virtual key is resolved inside the write. */
@@ -114,7 +114,7 @@ function checkRetry(retry: RetryArgs): { attempts: number; onStatusCodes: number
   if (!Number.isInteger(retry.attempts) || retry.attempts < 0 || retry.attempts > MAX_RETRY_ATTEMPTS) {
     throw badInput(`retry.attempts must be between 0 and ${MAX_RETRY_ATTEMPTS}`, "retry.attempts");
   }
-  if (retry.onStatusCodes === null || retry.onStatusCodes === undefined) return { attempts: retry.attempts, onStatusCodes: DEFAULT_RETRY_STATUS_CODES };
+  if (retry.onStatusCodes === null || retry.onStatusCodes === undefined) return { attempts: retry.attempts, onStatusCodes: [...DEFAULT_RETRY_STATUS_CODES] };
   const codes = [...new Set(retry.onStatusCodes)].sort((a, b) => a - b);
   if (codes.length === 0) throw badInput("retry.onStatusCodes must name at least one status code; omit it for the default", "retry.onStatusCodes");
   if (codes.some((c) => !Number.isInteger(c) || c < 400 || c > 599)) throw badInput("retry.onStatusCodes must be HTTP status codes from 400 to 599", "retry.onStatusCodes");

@@ -54,7 +54,7 @@ export function createServices(deps: ServiceDeps) {
   const secrets = new SecretBox(deps.db, deps.keys);
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
   const routes = new RouteService(deps.db, auditWriter, workspaces);
-  const policies = new PolicyService(deps.db, auditWriter, workspaces);
+  const policies = new PolicyService(deps.db, auditWriter);
   const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark });
   const invoke = new InvokeService(deps.db, auditWriter, secrets, deps.outbound, enforcer, deps.random ?? Math.random);
   const usage = new UsageService(deps.db);

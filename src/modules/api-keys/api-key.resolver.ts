@@ -39,7 +39,7 @@ export class ApiKeyResolver {
 
   @FieldResolver(() => Workspace, { nullable: true, description: "Null for an organization-wide key." })
   workspace(@Root() key: ApiKey, @Ctx() ctx: Context) {
-    return key.workspaceId ? (ctx.services.workspaces.find(ctx, key.workspaceId) ?? null) : null;
+    return ctx.services.workspaces.workspaceOf(ctx, key);
   }
 
   @FieldResolver(() => User, { nullable: true, description: "Null for a service key that belongs to no person." })

@@ -44,6 +44,6 @@ export class PolicyResolver {
 
   @FieldResolver(() => Workspace, { nullable: true, description: "Null for an organization policy." })
   workspace(@Root() policy: Policy, @Ctx() ctx: Context) {
-    return ctx.services.policies.workspaceOf(ctx, policy);
+    return ctx.services.workspaces.workspaceOf(ctx, policy);
   }
 }

@@ -20,7 +20,6 @@ import { readableRows } from "../common/read-scope.js";
 import { validateName } from "../common/slug.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
 import { assertDominates } from "../roles/principal-guard.js";
-import type { WorkspaceService } from "../workspaces/workspace.service.js";
 import type { BudgetPeriod, Policy } from "./policy.type.js";
 import { toPolicyView, type PolicyRow } from "./policy.view.js";
 import { validateBudget, validateDescription, validateIpRanges, validateModelPatterns, validateRateLimit } from "./policy.validation.js";
@@ -118,7 +117,6 @@ export class PolicyService {
   constructor(
     private readonly db: Db,
     private readonly audit: AuditedWriter,
-    private readonly workspaces: WorkspaceService,
   ) {}
 
   private readable(meta: RequestMeta): SQL | undefined {
@@ -142,11 +140,6 @@ export class PolicyService {
   find(meta: RequestMeta, id: string): Policy | undefined {
     const row = this.db.select().from(policies).where(and(this.readable(meta), eq(policies.id, id))).get();
     return row ? toPolicyView(row) : undefined;
-  }
-
-  /** The policy's workspace when the caller may read it on its own; otherwise null. */
-  workspaceOf(meta: RequestMeta, policy: { workspaceId?: string | null }) {
-    return policy.workspaceId ? (this.workspaces.find(meta, policy.workspaceId) ?? null) : null;
   }
 
   /** The policies attached to a target (the caller already reads the target) that the caller could read one by one. */

@@ -12,6 +12,6 @@ export class RoleBindingResolver {
 
   @FieldResolver(() => Workspace, { nullable: true })
   workspace(@Root() binding: RoleBinding, @Ctx() ctx: Context) {
-    return binding.workspaceId ? (ctx.services.workspaces.find(ctx, binding.workspaceId) ?? null) : null;
+    return ctx.services.workspaces.workspaceOf(ctx, binding);
   }
 }

@@ -33,6 +33,6 @@ export class RouteResolver {
 
   @FieldResolver(() => Workspace, { nullable: true, description: "Null for an organization-wide route." })
   workspace(@Root() route: Route, @Ctx() ctx: Context) {
-    return ctx.services.routes.workspaceOf(ctx, route);
+    return ctx.services.workspaces.workspaceOf(ctx, route);
   }
 }

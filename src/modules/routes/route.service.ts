@@ -150,11 +150,6 @@ export class RouteService {
     return row ? this.withTargets(this.db, [row])[0] : undefined;
   }
 
-  /** The route's workspace when the caller may read it on its own; otherwise null. */
-  workspaceOf(meta: RequestMeta, route: { workspaceId?: string | null }) {
-    return route.workspaceId ? (this.workspaces.find(meta, route.workspaceId) ?? null) : null;
-  }
-
   create(meta: RequestMeta, input: CreateRouteArgs): RouteView {
     const organizationId = meta.principal.organizationId;
     const workspaceId = input.workspaceId ?? null;

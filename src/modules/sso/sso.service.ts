@@ -135,8 +135,7 @@ export class SsoService {
       roleId: mapping.roleId,
       role: role as Role,
       workspaceId: mapping.workspaceId,
-      // A nested workspace the caller could not read on its own is null (the contract's read rule).
-      workspace: mapping.workspaceId ? (this.workspaces.find(meta, mapping.workspaceId) ?? null) : null,
+      workspace: this.workspaces.workspaceOf(meta, mapping),
     }));
     return { ...row, roleMappings };
   }

@@ -50,7 +50,7 @@ export class VirtualKeyResolver {
 
   @FieldResolver(() => Workspace, { nullable: true })
   workspace(@Root() key: VirtualKey, @Ctx() ctx: Context) {
-    return ctx.services.virtualKeys.workspaceOf(ctx, key);
+    return ctx.services.workspaces.workspaceOf(ctx, key);
   }
 
   @FieldResolver(() => [Policy])

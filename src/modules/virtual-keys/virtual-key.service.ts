@@ -217,11 +217,6 @@ export class VirtualKeyService {
     return result;
   }
 
-  /** The key's workspace when the caller may read it on its own; otherwise null. */
-  workspaceOf(meta: RequestMeta, key: { workspaceId?: string | null }) {
-    return key.workspaceId ? (this.workspaces.find(meta, key.workspaceId) ?? null) : null;
-  }
-
   /** NOT_FOUND for what the caller cannot see, FORBIDDEN for what it sees but may not change. */
   private loadForWrite(meta: RequestMeta, id: string, doing: string): VirtualKeyView {
     const row = this.db

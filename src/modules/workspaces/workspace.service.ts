@@ -33,6 +33,11 @@ export class WorkspaceService {
     return this.db.select().from(workspaces).where(and(this.visible(meta), eq(workspaces.id, id))).get();
   }
 
+  /** The workspace something lives in when the caller may read it on its own; null otherwise (the contract's read rule). */
+  workspaceOf(meta: RequestMeta, owner: { workspaceId?: string | null }): WorkspaceRow | null {
+    return owner.workspaceId ? (this.find(meta, owner.workspaceId) ?? null) : null;
+  }
+
   /** A workspace of the caller's organization, readable or not: for checks, never returned to the caller. */
   existsInOrganization(organizationId: string, id: string): boolean {
     return !!this.db.select({ id: workspaces.id }).from(workspaces).where(and(eq(workspaces.organizationId, organizationId), eq(workspaces.id, id))).get();

@@ -1,7 +1,7 @@
 // API keys: issue (the secret is shown once), list, revoke and rotate with a grace period.
 // Reads follow API_KEY_READ scope; every change needs API_KEY_WRITE where the key lives and
 // dominance over the key and the person who owns it.
-import { and, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, inArray, isNotNull, isNull, lte, or, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
@@ -15,7 +15,7 @@ import { newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { attachablePolicies } from "../policies/policy.attachable.js";
 import { type PageArgs, pageOf } from "../common/pagination.js";
-import { boundedIds, validateName } from "../common/slug.js";
+import { boundedIds, nameContains, validateName } from "../common/slug.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
 import type { KeyStore } from "../master-keys/key-store.js";
 import { assertDominates, assertOwnerRemains } from "../roles/principal-guard.js";
@@ -80,10 +80,7 @@ export class ApiKeyService {
       conditions.push(eq(apiKeys.workspaceId, f.workspaceId));
     }
     if (f.status) conditions.push(this.statusIs(f.status));
-    if (f.nameContains) {
-      if (f.nameContains.length > 200) throw badInput("nameContains must have at most 200 characters", "nameContains");
-      conditions.push(sql`instr(lower(${apiKeys.name}), lower(${f.nameContains})) > 0`);
-    }
+    if (f.nameContains) conditions.push(nameContains(apiKeys.name, f.nameContains));
     const page = pageOf(this.db, apiKeys, and(...conditions), args);
     return { ...page, nodes: page.nodes.map((r) => this.view(r)) };
   }

@@ -1,3 +1,5 @@
+import { sql, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { badInput } from "../../errors.js";
 
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -27,12 +29,20 @@ const UNSAFE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u
 // Descriptions may span lines.
 const UNSAFE_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
 
+const MAX_NAME_LENGTH = 200;
+
 /** Names are free text, but bounded and printable. */
 export function validateName(name: string, field = "name"): string {
   const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > 200) throw badInput(`${field} must have 1 to 200 characters`, field);
+  if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw badInput(`${field} must have 1 to ${MAX_NAME_LENGTH} characters`, field);
   if (UNSAFE_IN_NAMES.test(trimmed)) throw badInput(`${field} must not contain control or formatting characters`, field);
   return trimmed;
+}
+
+/** The nameContains filter of a list: case-insensitive, and no longer than a name can be. */
+export function nameContains(column: SQLiteColumn, text: string): SQL {
+  if (text.length > MAX_NAME_LENGTH) throw badInput(`nameContains must have at most ${MAX_NAME_LENGTH} characters`, "nameContains");
+  return sql`instr(lower(${column}), lower(${text})) > 0`;
 }
 
 const MAX_MODEL_LENGTH = 200;

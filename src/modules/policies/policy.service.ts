@@ -17,7 +17,7 @@ import { idKind, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { type PageArgs, pageOf } from "../common/pagination.js";
 import { readableRows } from "../common/read-scope.js";
-import { validateName } from "../common/slug.js";
+import { nameContains, validateName } from "../common/slug.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
 import { assertDominates } from "../roles/principal-guard.js";
 import type { BudgetPeriod, Policy } from "./policy.type.js";
@@ -129,10 +129,7 @@ export class PolicyService {
       assertWorkspaceNamed(this.db, meta, filter.workspaceId, [Permission.POLICY_READ]);
       conditions.push(eq(policies.workspaceId, filter.workspaceId));
     }
-    if (filter?.nameContains) {
-      if (filter.nameContains.length > 200) throw badInput("nameContains must have at most 200 characters", "nameContains");
-      conditions.push(sql`instr(lower(${policies.name}), lower(${filter.nameContains})) > 0`);
-    }
+    if (filter?.nameContains) conditions.push(nameContains(policies.name, filter.nameContains));
     const page = pageOf(this.db, policies, and(...conditions), args);
     return { ...page, nodes: page.nodes.map(toPolicyView) };
   }

@@ -10,7 +10,7 @@ import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import type { Db } from "../../db/client.js";
-import { apiKeys, policies, policyAttachments, routes, virtualKeys, workspaces } from "../../db/schema.js";
+import { apiKeys, policies, policyAttachments, routes, virtualKeys } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, forbidden, notFound } from "../../errors.js";
 import { idKind, newId } from "../../ids.js";
@@ -18,7 +18,7 @@ import type { AuditedWriter } from "../audit/audited-write.js";
 import { type PageArgs, pageOf } from "../common/pagination.js";
 import { readableRows } from "../common/read-scope.js";
 import { nameContains, validateName } from "../common/slug.js";
-import { assertWorkspaceNamed } from "../common/workspace-scope.js";
+import { assertWorkspaceNamed, workspaceExists } from "../common/workspace-scope.js";
 import { assertDominates } from "../roles/principal-guard.js";
 import type { BudgetPeriod, Policy } from "./policy.type.js";
 import { toPolicyView, type PolicyRow } from "./policy.view.js";
@@ -318,9 +318,8 @@ export class PolicyService {
     const orgId = meta.principal.organizationId;
     const { access } = meta.principal;
     if (kind === "Workspace") {
-      const ws = tx.select({ id: workspaces.id }).from(workspaces).where(and(eq(workspaces.organizationId, orgId), eq(workspaces.id, id))).get();
       const readable = [Permission.WORKSPACE_READ, Permission.POLICY_READ, Permission.POLICY_WRITE].some((p) => access.has(p, id));
-      if (!ws || !readable) throw notFound("Workspace");
+      if (!workspaceExists(tx, orgId, id) || !readable) throw notFound("Workspace");
       return { kind, id, workspaceId: id, ownerUserId: null };
     }
     let row: { workspaceId: string | null; ownerUserId: string | null } | undefined;

@@ -8,13 +8,13 @@ import { ALL_PERMISSIONS, Permission } from "../../auth/permission.js";
 import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
 import type { Db } from "../../db/client.js";
-import { apiKeys, roleBindings, roles, ssoRoleMappings, users, workspaces } from "../../db/schema.js";
+import { apiKeys, roleBindings, roles, ssoRoleMappings, users } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { idKind, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { validateName, validateText } from "../common/slug.js";
-import { assertWorkspaceNamed } from "../common/workspace-scope.js";
+import { assertWorkspaceNamed, workspaceExists } from "../common/workspace-scope.js";
 import { assertDominates, assertNotSelf, assertOwnerRemains } from "./principal-guard.js";
 
 type RoleRow = typeof roles.$inferSelect;
@@ -320,17 +320,13 @@ export class RoleService {
     return db.select({ ownerUserId: apiKeys.ownerUserId }).from(apiKeys).where(and(eq(apiKeys.organizationId, organizationId), eq(apiKeys.id, id))).get()?.ownerUserId ?? null;
   }
 
-  private workspaceExists(organizationId: string, id: string): boolean {
-    return !!this.db.select({ id: workspaces.id }).from(workspaces).where(and(eq(workspaces.organizationId, organizationId), eq(workspaces.id, id))).get();
-  }
-
   // ---- explainAccess ----
 
   explain(meta: RequestMeta, principalId: string | null | undefined, permission: Permission, workspaceId: string | null | undefined) {
     const orgId = meta.principal.organizationId;
     const ws = workspaceId ?? null;
     const targetId = principalId ?? meta.principal.id;
-    if (ws && !this.workspaceExists(orgId, ws)) throw notFound("Workspace");
+    if (ws && !workspaceExists(this.db, orgId, ws)) throw notFound("Workspace");
     const kind = idKind(targetId);
     let blocked: string | undefined;
     let ownerUserId: string | null = null;

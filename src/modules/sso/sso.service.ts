@@ -3,12 +3,12 @@ import { and, asc, eq, ne } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import type { Db } from "../../db/client.js";
-import { roles, ssoConnections, ssoRoleMappings, workspaces } from "../../db/schema.js";
-import type { Queryable } from "../../db/types.js";
+import { roles, ssoConnections, ssoRoleMappings } from "../../db/schema.js";
 import { badInput, conflict, forbidden, notFound } from "../../errors.js";
 import { isId, newId } from "../../ids.js";
 import { EndpointRefusedError, type OutboundClient } from "../../net/outbound.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
+import { workspaceExists } from "../common/workspace-scope.js";
 import type { Role } from "../roles/role.type.js";
 import type { WorkspaceService } from "../workspaces/workspace.service.js";
 import type { SsoConnection, SsoRoleMapping } from "./sso.type.js";
@@ -68,7 +68,7 @@ export class SsoService {
           ? tx.select({ permissions: roles.permissions }).from(roles).where(and(eq(roles.organizationId, orgId), eq(roles.id, m.roleId))).get()
           : undefined;
         if (!role) throw notFound("Role");
-        if (m.workspaceId !== null && !(isId(m.workspaceId, "Workspace") && workspaceOf(tx, orgId, m.workspaceId))) throw notFound("Workspace");
+        if (m.workspaceId !== null && !(isId(m.workspaceId, "Workspace") && workspaceExists(tx, orgId, m.workspaceId))) throw notFound("Workspace");
         // Nobody grants what they do not hold: every sign-in would hand these permissions out.
         if (!access.coversIn(role.permissions as Permission[], m.workspaceId)) {
           throw forbidden(`The role ${m.roleId} grants permissions that you do not hold ${m.workspaceId ? "in that workspace" : "organization-wide"}`);
@@ -139,10 +139,6 @@ export class SsoService {
     }));
     return { ...row, roleMappings };
   }
-}
-
-function workspaceOf(q: Queryable, organizationId: string, id: string) {
-  return q.select({ id: workspaces.id }).from(workspaces).where(and(eq(workspaces.organizationId, organizationId), eq(workspaces.id, id))).get();
 }
 
 function boundedText(value: string, field: string, max: number): string {

@@ -9,6 +9,7 @@ import { isId, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { type PageArgs, pageOf } from "../common/pagination.js";
 import { resolveSlug, validateName } from "../common/slug.js";
+import { workspaceExists } from "../common/workspace-scope.js";
 import { forgetPolicyTarget } from "../policies/policy.targets.js";
 
 type WorkspaceRow = typeof workspaces.$inferSelect;
@@ -40,7 +41,7 @@ export class WorkspaceService {
 
   /** A workspace of the caller's organization, readable or not: for checks, never returned to the caller. */
   existsInOrganization(organizationId: string, id: string): boolean {
-    return !!this.db.select({ id: workspaces.id }).from(workspaces).where(and(eq(workspaces.organizationId, organizationId), eq(workspaces.id, id))).get();
+    return workspaceExists(this.db, organizationId, id);
   }
 
   /**

@@ -150,12 +150,13 @@ export class RoleService {
     if (existing.builtIn) throw forbidden("Built-in roles cannot be changed");
     const name = input.name === null || input.name === undefined ? existing.name : validateName(input.name);
     const description = input.description === null || input.description === undefined ? existing.description : validateDescription(input.description);
-    const permissions = input.permissions ? ALL_PERMISSIONS.filter((p) => input.permissions!.includes(p)) : toRoleView(existing).permissions;
+    const current = toRoleView(existing).permissions;
+    const permissions = input.permissions ? ALL_PERMISSIONS.filter((p) => input.permissions!.includes(p)) : current;
     // The old permissions must be covered too: removing one demotes everyone who holds the role.
-    this.assertCanDefine(meta, [...new Set([...permissions, ...toRoleView(existing).permissions])]);
+    this.assertCanDefine(meta, [...new Set([...permissions, ...current])]);
     return this.audit.write(meta, { action: "updateRole", targetKind: "Role" }, (tx, at) => {
       if (name !== existing.name) this.assertNameFree(tx, orgId, name);
-      const changesPermissions = permissions.join() !== toRoleView(existing).permissions.join();
+      const changesPermissions = permissions.join() !== current.join();
       if (changesPermissions) {
         const holders = tx
           .select({ kind: roleBindings.principalKind, id: roleBindings.principalId })

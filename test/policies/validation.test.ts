@@ -39,6 +39,7 @@ describe("policy validation", () => {
     await expectRefused({ name: `bad\u0007${CANARY}` }, "name");
     await expectRefused({ description: "d".repeat(1001) }, "description");
     await expectRefused({ description: `bell\u0007${CANARY}` }, "description");
+    await expectRefused({ description: `right-to-left \u202e${CANARY}` }, "description");
   });
 
   it("accepts only safe, bounded model globs", async () => {

@@ -26,8 +26,8 @@ export function resolveSlug(slug: string | null | undefined, name: string): stri
 // C0 and C1 controls, zero-width and bidirectional formatting characters: they make a name
 // display as something it is not (in a console, a log, an audit export).
 const UNSAFE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
-// Descriptions may span lines.
-const UNSAFE_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
+// Descriptions may span lines (tab, LF and CR are allowed).
+const UNSAFE_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
 
 const MAX_NAME_LENGTH = 200;
 

@@ -2,6 +2,7 @@
 // pasted list could hold anything.
 import ipaddr from "ipaddr.js";
 import { badInput } from "../../errors.js";
+import { validateText } from "../common/slug.js";
 import type { BudgetPeriod } from "./policy.type.js";
 
 export const MAX_DESCRIPTION = 1000;
@@ -18,9 +19,7 @@ const MODEL_PATTERN = /^[A-Za-z0-9._\-:/*]+$/;
 
 /** Free text, bounded; an empty description clears it. Line breaks and tabs are fine, other control characters are not. */
 export function validateDescription(description: string): string | null {
-  if (description.length > MAX_DESCRIPTION) throw badInput(`description must have at most ${MAX_DESCRIPTION} characters`, "description");
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(description)) throw badInput("description must not contain control characters", "description");
-  const trimmed = description.trim();
+  const trimmed = (validateText(description, "description", MAX_DESCRIPTION) ?? "").trim();
   return trimmed.length === 0 ? null : trimmed;
 }
 

@@ -1,6 +1,8 @@
 // Shared steps of the invokeModel tests: documents, virtual keys that point at the mock
 // provider, routes over them, and audit and usage reads.
-import type { TestServer } from "../harness/server.js";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { startMockProvider, type MockProvider } from "../harness/mock-provider.js";
+import { startServer, type TestServer } from "../harness/server.js";
 
 export const PRIVATE_NETWORK = { PORTCULLIS_ALLOW_PRIVATE_NETWORK: "true" };
 
@@ -64,4 +66,23 @@ export async function invokeEvents(t: TestServer, requestId: string): Promise<Au
       f: { action: "invokeModel" },
     });
   return data.auditEvents.nodes.filter((e: AuditRow) => e.requestId === requestId);
+}
+
+/**
+ * Registers the usual hooks of a calling test file: a server that may reach loopback providers
+ * and a mock provider, started once for the file and reset before each test.
+ */
+export function useServerAndMockProvider(ready: (t: TestServer, mock: MockProvider) => void): void {
+  let t: TestServer;
+  let mock: MockProvider;
+  beforeAll(async () => {
+    t = await startServer({ env: PRIVATE_NETWORK });
+    mock = await startMockProvider();
+    ready(t, mock);
+  });
+  afterAll(async () => {
+    await t.stop();
+    await mock.close();
+  });
+  beforeEach(() => mock.reset());
 }

@@ -1,23 +1,18 @@
 // Policies enforced on real calls: the model lists, the caller's address, rate limits and
 // budgets, through invokeModel with the server's own enforcer and a mock provider on loopback.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { seed } from "../harness/factories.js";
-import { startMockProvider, type MockProvider } from "../harness/mock-provider.js";
-import { startServer, type TestServer } from "../harness/server.js";
+import type { MockProvider } from "../harness/mock-provider.js";
+import type { TestServer } from "../harness/server.js";
 import { ownerPolicy, ownerAttach, ownerDetach } from "../policies/helpers.js";
-import { hello, INVOKE, PRIVATE_NETWORK, providerKey, route } from "./helpers.js";
+import { hello, INVOKE, providerKey, route, useServerAndMockProvider } from "./helpers.js";
 
 let t: TestServer;
 let mock: MockProvider;
-beforeAll(async () => {
-  t = await startServer({ env: PRIVATE_NETWORK });
-  mock = await startMockProvider();
+useServerAndMockProvider((server, provider) => {
+  t = server;
+  mock = provider;
 });
-afterAll(async () => {
-  await t.stop();
-  await mock.close();
-});
-beforeEach(() => mock.reset());
 
 const policy = (input: Record<string, unknown>) => ownerPolicy(t, input);
 const attach = (p: string, target: string) => ownerAttach(t, p, target);

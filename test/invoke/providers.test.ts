@@ -1,22 +1,16 @@
 // invokeModel through a virtual key, one provider wire format at a time: the right request
 // reaches the right host with the right credential, and the normalized answer comes back.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startMockProvider, MOCK_COMPLETION_TOKENS, MOCK_PROMPT_TOKENS, type MockProvider } from "../harness/mock-provider.js";
-import { startServer, type TestServer } from "../harness/server.js";
-import { hello, INVOKE, invokeEvents, PRIVATE_NETWORK, providerKey } from "./helpers.js";
+import type { TestServer } from "../harness/server.js";
+import { hello, INVOKE, invokeEvents, providerKey, useServerAndMockProvider } from "./helpers.js";
 
 let t: TestServer;
 let mock: MockProvider;
-
-beforeAll(async () => {
-  t = await startServer({ env: PRIVATE_NETWORK });
-  mock = await startMockProvider();
+useServerAndMockProvider((server, provider) => {
+  t = server;
+  mock = provider;
 });
-afterAll(async () => {
-  await t.stop();
-  await mock.close();
-});
-beforeEach(() => mock.reset());
 
 const invoke = (input: Record<string, unknown>) => t.client(t.ownerKey).query(INVOKE, { input: { messages: hello, ...input } });
 

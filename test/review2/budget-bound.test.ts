@@ -1,24 +1,19 @@
 // A budget reserves what a call may cost before it is made. A call that names no maxTokens must
 // still be bounded by what was reserved, or concurrent calls overrun the budget together by as
 // much as the provider's own output cap allows.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { seed } from "../harness/factories.js";
-import { startMockProvider, type MockProvider } from "../harness/mock-provider.js";
-import { startServer, type TestServer } from "../harness/server.js";
+import type { MockProvider } from "../harness/mock-provider.js";
+import type { TestServer } from "../harness/server.js";
 import { ownerPolicy, ownerAttach } from "../policies/helpers.js";
-import { hello, INVOKE, PRIVATE_NETWORK, providerKey } from "../invoke/helpers.js";
+import { hello, INVOKE, providerKey, useServerAndMockProvider } from "../invoke/helpers.js";
 
 let t: TestServer;
 let mock: MockProvider;
-beforeAll(async () => {
-  t = await startServer({ env: PRIVATE_NETWORK });
-  mock = await startMockProvider();
+useServerAndMockProvider((server, provider) => {
+  t = server;
+  mock = provider;
 });
-afterAll(async () => {
-  await t.stop();
-  await mock.close();
-});
-beforeEach(() => mock.reset());
 
 const policy = (input: Record<string, unknown>) => ownerPolicy(t, input);
 const attach = (p: string, target: string) => ownerAttach(t, p, target);

@@ -1,22 +1,18 @@
 // A call is priced by the model that served it as well as by the name the caller sent: Azure
 // serves its deployment's model whatever the request names, and compatible servers may alias.
 // Priced by the caller's name alone, any unpriced name made a call free, and budgets blind.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { seed } from "../harness/factories.js";
-import { startMockProvider, type MockProvider } from "../harness/mock-provider.js";
-import { startServer, type TestServer } from "../harness/server.js";
+import type { MockProvider } from "../harness/mock-provider.js";
+import type { TestServer } from "../harness/server.js";
 import { ATTACH, CREATE as CREATE_POLICY } from "../policies/helpers.js";
-import { hello, INVOKE, PRIVATE_NETWORK, providerKey } from "../invoke/helpers.js";
+import { hello, INVOKE, providerKey, useServerAndMockProvider } from "../invoke/helpers.js";
 
 let t: TestServer;
 let mock: MockProvider;
-beforeAll(async () => {
-  t = await startServer({ env: PRIVATE_NETWORK });
-  mock = await startMockProvider();
-});
-afterAll(async () => {
-  await t.stop();
-  await mock.close();
+useServerAndMockProvider((server, provider) => {
+  t = server;
+  mock = provider;
 });
 
 const codeOf = (res: { body: any }) => res.body.errors?.[0]?.extensions.code ?? "OK";

@@ -1,19 +1,15 @@
 // Inputs of the calling path that once slipped through: a provider option that climbs the URL
 // path, and metadata numbers that JSON turns into Infinity.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMockProvider, type MockProvider } from "../harness/mock-provider.js";
-import { startServer, type TestServer } from "../harness/server.js";
-import { INVOKE, PRIVATE_NETWORK, providerKey } from "../invoke/helpers.js";
+import { describe, expect, it } from "vitest";
+import type { MockProvider } from "../harness/mock-provider.js";
+import type { TestServer } from "../harness/server.js";
+import { INVOKE, providerKey, useServerAndMockProvider } from "../invoke/helpers.js";
 
 let t: TestServer;
 let mock: MockProvider;
-beforeAll(async () => {
-  t = await startServer({ env: PRIVATE_NETWORK });
-  mock = await startMockProvider();
-});
-afterAll(async () => {
-  await t.stop();
-  await mock.close();
+useServerAndMockProvider((server, provider) => {
+  t = server;
+  mock = provider;
 });
 
 const CREATE = "mutation($input: CreateVirtualKeyInput!) { createVirtualKey(input: $input) { id } }";

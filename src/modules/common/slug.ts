@@ -4,6 +4,9 @@ import { badInput } from "../../errors.js";
 
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** Longer than any ID or slug: a reference (ID or slug) this long names nothing and is not looked up. */
+export const MAX_REFERENCE_LENGTH = 100;
+
 /** The contract's slug rule; made from the name when none is given. */
 export function resolveSlug(slug: string | null | undefined, name: string): string {
   if (slug !== null && slug !== undefined) {

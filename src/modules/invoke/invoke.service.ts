@@ -22,7 +22,7 @@ import { ADAPTERS } from "../../providers/index.js";
 import type { ChatRequest, ChatResult, ProviderName } from "../../providers/types.js";
 import { failureOutcome, markAudited } from "../audit/audit-outcome.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
-import { validateModelName } from "../common/slug.js";
+import { validateModelName, MAX_REFERENCE_LENGTH } from "../common/slug.js";
 import type { SecretBox } from "../virtual-keys/secret-box.js";
 import { AttemptStatus, ChatRole } from "./invoke.type.js";
 
@@ -31,7 +31,6 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 /** What a call is expected to produce when it does not say (Anthropic's required max_tokens default too). */
 const DEFAULT_COMPLETION_ESTIMATE = 1024;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
-const MAX_REFERENCE_LENGTH = 100;
 const MAX_MESSAGES = 1000;
 const MAX_STOP_SEQUENCES = 16;
 const MAX_METADATA_BYTES = 4096;

@@ -12,7 +12,7 @@ import { isId, newId } from "../../ids.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { type PageArgs, pageOf } from "../common/pagination.js";
 import { readableRows } from "../common/read-scope.js";
-import { resolveSlug, validateModelName, validateName } from "../common/slug.js";
+import { resolveSlug, validateModelName, validateName, MAX_REFERENCE_LENGTH } from "../common/slug.js";
 import { VIEW as VIRTUAL_KEY_VIEW, type VirtualKeyView } from "../virtual-keys/virtual-key.service.js";
 import type { WorkspaceService } from "../workspaces/workspace.service.js";
 import { RoutingStrategy } from "./route.type.js";
@@ -23,8 +23,6 @@ const MAX_WEIGHT = 1_000_000;
 const MAX_RETRY_ATTEMPTS = 5;
 const MIN_TIMEOUT_MS = 100;
 const MAX_TIMEOUT_MS = 300_000;
-// Longer than any ID or slug: such a reference cannot name a virtual key, so it is not looked up.
-const MAX_REFERENCE_LENGTH = 100;
 
 type RouteRow = typeof routes.$inferSelect;
 

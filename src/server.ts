@@ -22,6 +22,7 @@ import { formatError } from "./graphql/format-error.js";
 import { DEFAULT_LIMITS, queryLimitsRule } from "./graphql/limits.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createApp } from "./http/app.js";
+import { Door } from "./http/authenticate.js";
 import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OutboundClient, type Resolver } from "./net/outbound.js";
@@ -106,20 +107,21 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
 
   const expectedMigrations = readdirSync(migrationsFolder).filter((f) => f.endsWith(".sql")).length;
   let closing = false;
-  const handler = createApp({
-    apollo,
-    services,
-    authenticator: new ApiKeyAuthenticator(database.db, keys, clock, changeMark),
-    oidcAuthenticator: new OidcAuthenticator(
+  const door = new Door(
+    new ApiKeyAuthenticator(database.db, keys, clock, changeMark),
+    new OidcAuthenticator(
       database.db,
       new IssuerKeyCache(issuerKeyFetcher(outbound), clock, {}, (issuer, err) => logger.warn({ issuer, err: err.message }, "could not fetch the OIDC issuer's keys")),
       services.ssoSignIn,
       clock,
     ),
-    failureLimiter: new AuthFailureLimiter(
-      { maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 },
-      clock,
-    ),
+    new AuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 }, clock),
+    services.auditWriter,
+  );
+  const handler = createApp({
+    apollo,
+    services,
+    door,
     logger,
     tls: !!config.tls,
     corsOrigins: config.corsOrigins,

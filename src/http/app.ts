@@ -2,14 +2,11 @@
 // authenticate (API key or OIDC JWT; 401 before anything is parsed) -> body limit -> JSON -> Apollo.
 import { HeaderMap, type ApolloServer } from "@apollo/server";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ApiKeyAuthenticator, AuthResult } from "../auth/api-key-authenticator.js";
-import type { AuthFailureLimiter } from "../auth/failure-limiter.js";
-import type { OidcAuthenticator, OidcAuthResult } from "../auth/oidc-authenticator.js";
 import type { Context } from "../context.js";
-import { looksLikeJwt } from "../crypto/oidc-token.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { Services } from "../services.js";
+import type { Door } from "./authenticate.js";
 import { ClientAddressResolver } from "./client-address.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { sendError, sendJson } from "./respond.js";
@@ -18,9 +15,7 @@ import { applyCors, setSecurityHeaders } from "./security-headers.js";
 export interface AppOptions {
   apollo: ApolloServer<Context>;
   services: Services;
-  authenticator: ApiKeyAuthenticator;
-  oidcAuthenticator: OidcAuthenticator;
-  failureLimiter: AuthFailureLimiter;
+  door: Door;
   logger: Logger;
   tls: boolean;
   corsOrigins: string[];
@@ -46,35 +41,11 @@ export function createApp(o: AppOptions) {
       return sendError(res, 405, "BAD_REQUEST", "Use GET or POST", log.requestId);
     }
     const userAgent = header(req, "user-agent");
-    const auth = await authenticate(req.headers.authorization, { requestId: log.requestId, ip, userAgent });
+    const auth = await o.door.check(req.headers.authorization, { requestId: log.requestId, ip, userAgent });
     if (!auth.ok) {
       log.outcome = `unauthenticated:${auth.reason}`;
-      // While an address is locked out its failures are refused before they are audited, so
-      // that a flood of bad credentials cannot grow an organization's audit log without bound.
-      const locked = o.failureLimiter.lockedFor(ip);
-      if (locked !== undefined) {
-        res.setHeader("retry-after", String(locked));
-        return sendError(res, 429, "RATE_LIMITED", "Too many failed authentications from this address", log.requestId);
-      }
-      if (auth.organizationId) {
-        const oidc = "via" in auth;
-        o.services.auditWriter.record({
-          organizationId: auth.organizationId,
-          actorKind: null,
-          actorId: null,
-          action: "authenticate",
-          targetKind: oidc ? (auth.userId ? "User" : null) : "ApiKey",
-          targetId: (oidc ? auth.userId : auth.apiKeyId) ?? null,
-          outcome: "DENIED",
-          ip,
-          userAgent,
-          requestId: log.requestId,
-          details: { reason: auth.reason },
-        });
-      }
-      const retryAfter = o.failureLimiter.fail(ip);
-      if (retryAfter !== undefined) {
-        res.setHeader("retry-after", String(retryAfter));
+      if (auth.status === 429) {
+        res.setHeader("retry-after", String(auth.retryAfterSeconds));
         return sendError(res, 429, "RATE_LIMITED", "Too many failed authentications from this address", log.requestId);
       }
       res.setHeader("www-authenticate", 'Bearer realm="portcullis"');
@@ -130,16 +101,6 @@ export function createApp(o: AppOptions) {
       for await (const chunk of result.body.asyncIterator) res.write(chunk);
       res.end();
     }
-  }
-
-  async function authenticate(authorization: string | undefined, request: { requestId: string; ip: string; userAgent: string | null }): Promise<AuthResult | OidcAuthResult> {
-    // One shape of failure for every cause: nothing about the header is echoed or hinted.
-    if (!authorization || authorization.length > 8192) return { ok: false, reason: "malformed" };
-    const match = /^Bearer ([\x21-\x7e]+)$/.exec(authorization);
-    if (!match) return { ok: false, reason: "malformed" };
-    const token = match[1];
-    if (!token.startsWith("pcl_") && looksLikeJwt(token)) return o.oidcAuthenticator.authenticate(token, request);
-    return o.authenticator.authenticate(token);
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,20 +1,27 @@
 // What a provider adapter is: data about one provider's wire format, applied by one engine
-// (call.ts). An adapter builds the request from the sealed endpoint and the normalized chat
-// request, and reads the provider's answer back into a ChatResult.
-import type { ChatRequest, ChatResult, ProviderEndpoint } from "./types.js";
+// (call.ts). An adapter builds the request from the sealed endpoint and the chat request, and
+// reads the provider's answer (whole or streamed) back into the OpenAI vocabulary.
+import type { ChatRequest, ChatResult, EmbeddingsRequest, EmbeddingsResult, ProviderEndpoint, StreamDecoder } from "./types.js";
 
 export interface WireRequest {
   url: string;
   query?: Record<string, string>;
   headers: Record<string, string>;
+  /** Serialized by the engine; an OpenAI-family adapter may hand over a string it built itself. */
   body: unknown;
 }
 
 export interface ProviderAdapter {
   /** The URL comes from the sealed endpoint only, never from the call; the secret goes in a header. */
-  toWire(endpoint: ProviderEndpoint, secret: string, request: ChatRequest): WireRequest;
+  chatRequest(endpoint: ProviderEndpoint, secret: string, request: ChatRequest, stream: boolean): WireRequest;
   /** Throws ProviderFailure("invalid_response") when the body is not the provider's success shape. */
-  fromWire(body: unknown, request: ChatRequest): ChatResult;
+  readChat(body: unknown, request: ChatRequest): ChatResult;
+  streamDecoder(request: ChatRequest): StreamDecoder;
+  /** Absent for providers without embeddings (Anthropic). */
+  embeddings?: {
+    request(endpoint: ProviderEndpoint, secret: string, request: EmbeddingsRequest): WireRequest;
+    read(body: unknown, request: EmbeddingsRequest): EmbeddingsResult;
+  };
 }
 
 /** The base URL of a call: the endpoint's override when set, else the provider's own. */

@@ -15,6 +15,10 @@ const list = z
 const positiveInt = (fallback: number) =>
   z.coerce.number().int().positive().optional().transform((v) => v ?? fallback);
 
+/** Seconds, fractions allowed (tests use a fraction of a second); kept in milliseconds. */
+const positiveSeconds = (fallback: number) =>
+  z.coerce.number().positive().max(86_400).optional().transform((v) => Math.round((v ?? fallback) * 1000));
+
 const masterKeyEntry = /^([1-9][0-9]{0,5}):([A-Za-z0-9+/]{43}=)$/;
 
 const schema = z.object({
@@ -40,9 +44,15 @@ const schema = z.object({
   PORTCULLIS_CORS_ORIGINS: list,
   PORTCULLIS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
   PORTCULLIS_MAX_BODY_BYTES: positiveInt(1_048_576),
+  PORTCULLIS_MAX_MODEL_REQUEST_BYTES: positiveInt(20_971_520),
   PORTCULLIS_AUTH_FAILURE_LIMIT: positiveInt(10),
   PORTCULLIS_AUTH_FAILURE_WINDOW_SECONDS: positiveInt(300),
   PORTCULLIS_AUTH_LOCKOUT_SECONDS: positiveInt(900),
+  PORTCULLIS_WS_MAX_SUBSCRIPTIONS: positiveInt(4),
+  PORTCULLIS_WS_MAX_MESSAGE_BYTES: positiveInt(65_536),
+  PORTCULLIS_WS_IDLE_TIMEOUT_SECONDS: positiveSeconds(300),
+  PORTCULLIS_WS_KEEPALIVE_SECONDS: positiveSeconds(15),
+  PORTCULLIS_WS_INIT_TIMEOUT_SECONDS: positiveSeconds(3),
 });
 
 export interface MasterKey {
@@ -64,9 +74,19 @@ export interface Config {
   corsOrigins: string[];
   logLevel: string;
   maxBodyBytes: number;
+  /** POST /v1/chat/completions and /v1/embeddings, whose messages may carry images. */
+  maxModelRequestBytes: number;
   authFailureLimit: number;
   authFailureWindowSeconds: number;
   authLockoutSeconds: number;
+  /** GraphQL subscriptions over WebSocket (src/http/websocket.ts). */
+  websocket: {
+    maxSubscriptions: number;
+    maxMessageBytes: number;
+    idleTimeoutMs: number;
+    keepAliveMs: number;
+    initTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -126,8 +146,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.PORTCULLIS_CORS_ORIGINS,
     logLevel: e.PORTCULLIS_LOG_LEVEL ?? "info",
     maxBodyBytes: e.PORTCULLIS_MAX_BODY_BYTES,
+    maxModelRequestBytes: e.PORTCULLIS_MAX_MODEL_REQUEST_BYTES,
     authFailureLimit: e.PORTCULLIS_AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.PORTCULLIS_AUTH_FAILURE_WINDOW_SECONDS,
     authLockoutSeconds: e.PORTCULLIS_AUTH_LOCKOUT_SECONDS,
+    websocket: {
+      maxSubscriptions: e.PORTCULLIS_WS_MAX_SUBSCRIPTIONS,
+      maxMessageBytes: e.PORTCULLIS_WS_MAX_MESSAGE_BYTES,
+      idleTimeoutMs: e.PORTCULLIS_WS_IDLE_TIMEOUT_SECONDS,
+      keepAliveMs: e.PORTCULLIS_WS_KEEPALIVE_SECONDS,
+      initTimeoutMs: e.PORTCULLIS_WS_INIT_TIMEOUT_SECONDS,
+    },
   };
 }

@@ -23,6 +23,7 @@ import { DEFAULT_LIMITS, queryLimitsRule } from "./graphql/limits.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createApp } from "./http/app.js";
 import { Door } from "./http/authenticate.js";
+import { GraphQLWebSocket } from "./http/websocket.js";
 import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OutboundClient, type Resolver } from "./net/outbound.js";
@@ -80,7 +81,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   const outbound = new OutboundClient({ allowPrivateNetwork: config.allowPrivateNetwork, resolver: deps.resolver });
   // One per connection: it lets caches (API keys, policies) know cheaply when to refill.
   const changeMark = new ChangeMark(database.sqlite);
-  const services = createServices({ db: database.db, keys, clock, outbound, changeMark, enforcer: deps.enforcer, random: deps.random });
+  const services = createServices({ db: database.db, sqlite: database.sqlite, keys, clock, outbound, changeMark, enforcer: deps.enforcer, random: deps.random });
   let bootstrap: PortcullisServer["bootstrap"];
   if (deps.bootstrap !== false && services.organizations.neverBootstrapped()) {
     const created = services.organizations.create("Default organization", config.bootstrapKey);
@@ -88,8 +89,10 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     logger.info({ organizationId: created.organizationId, apiKeyId: created.ownerApiKeyId }, "created the first organization and its owner API key");
   }
 
+  // One served schema for both ways in: HTTP (Apollo) and subscriptions over WebSocket.
+  const schema = buildSchema();
   const apollo = new ApolloServer<Context>({
-    schema: buildSchema(),
+    schema,
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: true,
@@ -127,6 +130,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     corsOrigins: config.corsOrigins,
     trustedProxies: config.trustedProxies,
     maxBodyBytes: config.maxBodyBytes,
+    maxModelRequestBytes: config.maxModelRequestBytes,
     ready: () => {
       if (closing) return false;
       try {
@@ -153,6 +157,16 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
         `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
     );
   });
+  const websockets = new GraphQLWebSocket({
+    schema,
+    services,
+    door,
+    logger,
+    corsOrigins: config.corsOrigins,
+    trustedProxies: config.trustedProxies,
+    ...config.websocket,
+  });
+  server.on("upgrade", (req, socket, head) => websockets.handleUpgrade(req, socket, head));
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 5_000;
@@ -187,12 +201,15 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     async close() {
       if (closing) return;
       closing = true;
+      // Upgraded sockets still count as the server's connections: close them with the rest.
+      const websocketsClosed = websockets.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {
         await Promise.race([new Promise<void>((resolve) => (drained = resolve)), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       }
       server.closeAllConnections();
+      await websocketsClosed;
       await stopped;
       await apollo.stop();
       await outbound.close();

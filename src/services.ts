@@ -1,4 +1,5 @@
 // Wires every service once per server; resolvers reach them through the context.
+import type Database from "better-sqlite3";
 import type { Clock } from "./clock.js";
 import type { Db } from "./db/client.js";
 import { ApiKeyService } from "./modules/api-keys/api-key.service.js";
@@ -25,9 +26,18 @@ import type { RandomSource } from "./gateway/routing.js";
 import { InvokeService } from "./modules/invoke/invoke.service.js";
 import { UsageService } from "./modules/usage/usage.service.js";
 import { Permission } from "./auth/permission.js";
+import { TargetHealthService } from "./modules/health/target-health.service.js";
+import { GroupCommit } from "./db/group-commit.js";
+import { AttemptRunner } from "./gateway/attempts.js";
+import { TargetHealth } from "./gateway/target-health.js";
+import { RouteCalls } from "./modules/routes/route.calls.js";
+import { UsageRecorder } from "./modules/usage/usage.recorder.js";
+import { VirtualKeyCalls } from "./modules/virtual-keys/virtual-key.calls.js";
 
 export interface ServiceDeps {
   db: Db;
+  /** The connection under db, for the writes grouped across concurrent calls. */
+  sqlite: Database.Database;
   keys: KeyStore;
   clock: Clock;
   /** The one guarded client for every call that leaves the process. */
@@ -40,7 +50,7 @@ export interface ServiceDeps {
 }
 
 export function createServices(deps: ServiceDeps) {
-  const auditWriter = new AuditedWriter(deps.db, deps.clock, deps.changeMark);
+  const auditWriter = new AuditedWriter(deps.db, deps.clock, deps.changeMark, new GroupCommit(deps.sqlite, deps.changeMark));
   const organizations = new OrganizationService(deps.db, deps.keys, deps.clock);
   const workspaces = new WorkspaceService(deps.db, auditWriter);
   const audit = new AuditService(deps.db);
@@ -56,7 +66,20 @@ export function createServices(deps: ServiceDeps) {
   const routes = new RouteService(deps.db, auditWriter, workspaces);
   const policies = new PolicyService(deps.db, auditWriter);
   const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark });
-  const invoke = new InvokeService(deps.db, auditWriter, secrets, deps.outbound, enforcer, deps.random ?? Math.random);
+  // One breaker and set of health figures per target, for the life of the server.
+  const health = new TargetHealth(deps.clock);
+  const virtualKeyCalls = new VirtualKeyCalls(deps.db);
+  const routeCalls = new RouteCalls(deps.db);
+  const invoke = new InvokeService(
+    auditWriter,
+    secrets,
+    deps.outbound,
+    enforcer,
+    new AttemptRunner({ enforcer, health, clock: deps.clock, random: deps.random ?? Math.random }),
+    virtualKeyCalls,
+    routeCalls,
+    new UsageRecorder(deps.db),
+  );
   const usage = new UsageService(deps.db);
   const nodes = new NodeService();
   nodes.register("Organization", (meta, id) =>
@@ -92,6 +115,10 @@ export function createServices(deps: ServiceDeps) {
     policies,
     invoke,
     usage,
+    health,
+    targetHealth: new TargetHealthService(health),
+    virtualKeyCalls,
+    routeCalls,
   };
 }
 

@@ -1,6 +1,7 @@
 // Every resolver class of the schema, in one list for buildSchema and the schema emitter.
 import { ApiKeyResolver } from "../modules/api-keys/api-key.resolver.js";
 import { AuditResolver } from "../modules/audit/audit.resolver.js";
+import { RouteTargetHealthResolver, VirtualKeyHealthResolver } from "../modules/health/target-health.resolver.js";
 import { InvokeAttemptResolver, InvokeResolver } from "../modules/invoke/invoke.resolver.js";
 import { MasterKeyResolver } from "../modules/master-keys/master-key.resolver.js";
 import { NodeResolver } from "../modules/nodes/node.resolver.js";
@@ -34,4 +35,6 @@ export const resolvers = [
   InvokeResolver,
   InvokeAttemptResolver,
   MasterKeyResolver,
+  RouteTargetHealthResolver,
+  VirtualKeyHealthResolver,
 ] as const;

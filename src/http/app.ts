@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "../context.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
+import { createWireDoor, isWirePath } from "../modules/openai-wire/wire.door.js";
 import type { Services } from "../services.js";
 import type { Door } from "./authenticate.js";
 import { ClientAddressResolver } from "./client-address.js";
@@ -21,6 +22,8 @@ export interface AppOptions {
   corsOrigins: string[];
   trustedProxies: string[];
   maxBodyBytes: number;
+  /** The body limit of the OpenAI wire format, whose requests carry images. */
+  maxModelRequestBytes: number;
   ready: () => boolean;
 }
 
@@ -34,6 +37,7 @@ interface RequestLog {
 export function createApp(o: AppOptions) {
   const cors = new Set(o.corsOrigins);
   const addresses = new ClientAddressResolver(o.trustedProxies);
+  const wire = createWireDoor({ services: o.services, door: o.door, logger: o.logger, maxBodyBytes: o.maxModelRequestBytes });
 
   async function graphql(req: IncomingMessage, res: ServerResponse, log: RequestLog, ip: string): Promise<void> {
     if (req.method !== "GET" && req.method !== "POST") {
@@ -124,6 +128,8 @@ export function createApp(o: AppOptions) {
         } else {
           await graphql(req, res, log, ip);
         }
+      } else if (isWirePath(path)) {
+        await wire(req, res, path, log, ip);
       } else {
         sendError(res, 404, "NOT_FOUND", "No such endpoint", log.requestId);
       }

@@ -84,5 +84,9 @@ export function useServerAndMockProvider(ready: (t: TestServer, mock: MockProvid
     await t.stop();
     await mock.close();
   });
-  beforeEach(() => mock.reset());
+  beforeEach(() => {
+    mock.reset();
+    // Targets are shared by the tests of a file; each test starts with every circuit closed.
+    t.server.services.health.clear();
+  });
 }

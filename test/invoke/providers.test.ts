@@ -60,7 +60,7 @@ describe("invokeModel: providers", () => {
     const res = await invoke({ virtualKey: key.slug, model: "claude-3-5-haiku-20241022", messages: [{ role: "SYSTEM", content: "Be brief" }, ...hello, { role: "ASSISTANT", content: "Hi" }, { role: "USER", content: "Bye" }] });
     expect(res.body.errors, res.text).toBeUndefined();
     const out = res.body.data.invokeModel;
-    expect(out).toMatchObject({ provider: "ANTHROPIC", model: "claude-3-5-haiku-20241022", message: { content: "mock reply to: Bye" }, finishReason: "end_turn" });
+    expect(out).toMatchObject({ provider: "ANTHROPIC", model: "claude-3-5-haiku-20241022", message: { content: "mock reply to: Bye" }, finishReason: "stop" });
     expect(out.costUsd).toBeCloseTo((MOCK_PROMPT_TOKENS * 0.8 + MOCK_COMPLETION_TOKENS * 4) / 1e6, 12);
     const sent = mock.requests[0];
     expect(sent.path).toBe("/v1/messages");
@@ -94,7 +94,7 @@ describe("invokeModel: providers", () => {
     const key = await providerKey(t, mock.url, { provider: "GOOGLE" });
     const res = await invoke({ virtualKey: key.slug, model: "gemini-2.0-flash", maxTokens: 20, messages: [{ role: "SYSTEM", content: "Be brief" }, ...hello] });
     expect(res.body.errors, res.text).toBeUndefined();
-    expect(res.body.data.invokeModel).toMatchObject({ provider: "GOOGLE", message: { content: "mock reply to: Hello there" }, finishReason: "STOP" });
+    expect(res.body.data.invokeModel).toMatchObject({ provider: "GOOGLE", message: { content: "mock reply to: Hello there" }, finishReason: "stop" });
     const sent = mock.requests[0];
     expect(sent.path).toBe("/v1beta/models/gemini-2.0-flash:generateContent");
     expect(sent.query).toBe("");

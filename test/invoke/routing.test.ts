@@ -30,6 +30,8 @@ beforeEach(() => {
   primary.reset();
   backup.reset();
   randoms.length = 0;
+  // The tests share their targets; each starts with every circuit closed.
+  t.server.services.health.clear();
 });
 
 const invoke = (routeRef: string, extra: Record<string, unknown> = {}) => t.client(t.ownerKey).query(INVOKE, { input: { route: routeRef, messages: hello, ...extra } });

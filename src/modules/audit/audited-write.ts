@@ -3,6 +3,7 @@ import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
 import type { ChangeMark } from "../../db/change-mark.js";
 import type { Db } from "../../db/client.js";
+import type { GroupCommit } from "../../db/group-commit.js";
 import type { Tx } from "../../db/types.js";
 import { appendAuditEvent, type AuditEntry } from "./audit.recorder.js";
 
@@ -29,7 +30,21 @@ export class AuditedWriter {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly mark: ChangeMark,
+    private readonly group: GroupCommit,
   ) {}
+
+  /**
+   * The same as write for changes that no cache holds (a model call's usage and event), grouped
+   * with those of concurrent calls into one transaction; resolves once it has committed.
+   */
+  writeGrouped<T>(meta: RequestMeta, spec: Omit<AuditSpec, "cacheNeutral">, fn: (at: Date) => AuditedChange<T>): Promise<T> {
+    return this.group.run(() => {
+      const at = this.clock.now();
+      const change = fn(at);
+      this.append(this.db, meta, spec, change, at);
+      return change.result;
+    });
+  }
 
   /** Runs fn in an IMMEDIATE transaction and appends its event (SUCCESS by default) in the same transaction. */
   write<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
@@ -41,23 +56,27 @@ export class AuditedWriter {
       (tx) => {
         const at = this.clock.now();
         const change = fn(tx, at);
-        appendAuditEvent(
-          tx,
-          {
-            ...actorOf(meta),
-            organizationId: change.organizationId ?? meta.principal.organizationId,
-            workspaceId: change.workspaceId ?? null,
-            action: spec.action,
-            targetKind: spec.targetKind,
-            targetId: change.targetId ?? null,
-            outcome: spec.outcome ?? "SUCCESS",
-            details: change.details ?? null,
-          },
-          at,
-        );
+        this.append(tx, meta, spec, change, at);
         return change.result;
       },
       { behavior: "immediate" },
+    );
+  }
+
+  private append(q: Db | Tx, meta: RequestMeta, spec: AuditSpec, change: AuditedChange<unknown>, at: Date): void {
+    appendAuditEvent(
+      q,
+      {
+        ...actorOf(meta),
+        organizationId: change.organizationId ?? meta.principal.organizationId,
+        workspaceId: change.workspaceId ?? null,
+        action: spec.action,
+        targetKind: spec.targetKind,
+        targetId: change.targetId ?? null,
+        outcome: spec.outcome ?? "SUCCESS",
+        details: change.details ?? null,
+      },
+      at,
     );
   }
 

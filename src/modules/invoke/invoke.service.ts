@@ -1,479 +1,368 @@
-// invokeModel: resolve the virtual key or route the caller may invoke, gather the policies of
-// the call, try its targets (retries, fallback, load balance) with each attempt checked and
-// admitted by the policy enforcer, open the provider secret only around the provider call,
-// then commit the usage rows and the audit event before answering. Prompts and completions
-// pass through and are stored nowhere.
-import canonicalize from "canonicalize";
-import { and, asc, eq, sql } from "drizzle-orm";
+// A model call, followed in one file: resolve the virtual key or route (their modules), gather
+// the call's policies, let the attempt loop (src/gateway/attempts.ts) try its targets with each
+// attempt checked, admitted and retried, open the provider secret only around the provider call,
+// then commit the usage rows and the audit event before answering. Both doors run through here:
+// GraphQL (invokeModel, invokeModelStream) and the OpenAI wire format (src/modules/openai-wire).
+// Prompts and completions pass through and are stored nowhere.
 import { performance } from "node:perf_hooks";
-import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
-import type { Db } from "../../db/client.js";
-import { routes, routeTargets, usageRecords, virtualKeys } from "../../db/schema.js";
-import { AppError, badInput, forbidden, notFound } from "../../errors.js";
-import type { AppliedPolicy, PolicyEnforcer } from "../../gateway/enforcement.types.js";
+import { AppError, badInput, type ErrorCode } from "../../errors.js";
+import type { Attempt, AttemptRunner, AttemptView, CallPlan, CallPolicies, Operation } from "../../gateway/attempts.js";
+import { failureError } from "../../gateway/attempts.js";
+import type { PolicyEnforcer } from "../../gateway/enforcement.types.js";
 import { costUsd } from "../../gateway/pricing.js";
-import { DEFAULT_RETRY_STATUS_CODES, isRetryable, plan, type RandomSource, type Strategy } from "../../gateway/routing.js";
-import { isId, newId } from "../../ids.js";
 import type { OutboundClient } from "../../net/outbound.js";
-import { callProvider } from "../../providers/call.js";
+import { callChat, callEmbeddings, openChatStream } from "../../providers/call.js";
 import { ProviderFailure } from "../../providers/errors.js";
 import { ADAPTERS } from "../../providers/index.js";
-import type { ChatRequest, ChatResult, ProviderName } from "../../providers/types.js";
+import type { ChatChunk, ChatRequest, ChatResult, EmbeddingsRequest, EmbeddingsResult, FinishReason, ProviderName, Usage } from "../../providers/types.js";
 import { failureOutcome, markAudited } from "../audit/audit-outcome.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
-import { validateModelName, MAX_REFERENCE_LENGTH } from "../common/slug.js";
+import { validateModelName } from "../common/slug.js";
+import type { RouteCalls } from "../routes/route.calls.js";
+import type { UsageRecorder } from "../usage/usage.recorder.js";
+import type { VirtualKeyCalls } from "../virtual-keys/virtual-key.calls.js";
 import type { SecretBox } from "../virtual-keys/secret-box.js";
-import { AttemptStatus, ChatRole } from "./invoke.type.js";
+import { checkInvokeInput, type InvokeArgs } from "./invoke.checks.js";
+import { promptChars } from "./prompt-size.js";
 
-/** Per attempt, when the route sets no timeoutMs (and for direct virtual key calls). */
-export const DEFAULT_TIMEOUT_MS = 60_000;
+export type { InvokeArgs } from "./invoke.checks.js";
+
 /** What a call is expected to produce when it does not say (Anthropic's required max_tokens default too). */
 const DEFAULT_COMPLETION_ESTIMATE = 1024;
-const LAST_USED_WRITE_INTERVAL_MS = 60_000;
-const MAX_MESSAGES = 1000;
-const MAX_STOP_SEQUENCES = 16;
-const MAX_METADATA_BYTES = 4096;
 
-export interface InvokeArgs {
+/** What a call goes through: exactly one of a virtual key and a route (ID or slug), and the model asked for. */
+export interface CallRef {
   virtualKey?: string | null;
   route?: string | null;
   model?: string | null;
-  messages: { role: ChatRole; content: string }[];
-  temperature?: number | null;
-  maxTokens?: number | null;
-  topP?: number | null;
-  stop?: string[] | null;
-  metadata?: unknown;
 }
 
-export interface AttemptView {
-  virtualKeyId: string;
+/** The request without its model: each attempt sends its target's. */
+export type ChatBody = Omit<ChatRequest, "model">;
+
+export interface ChatOutcome {
+  requestId: string;
   provider: ProviderName;
-  model: string;
-  status: AttemptStatus;
-  httpStatus: number | null;
+  result: ChatResult;
+  costUsd: number;
   latencyMs: number;
-  errorCode: string | null;
+  attempts: AttemptView[];
+}
+
+export interface ChatStream {
+  requestId: string;
+  /** The model asked for at the attempt that serves. */
+  model: string;
+  provider: ProviderName;
+  /** Chunks as the provider produces them; throws PROVIDER_ERROR when the provider cut the stream off. */
+  chunks: AsyncGenerator<ChatChunk, void, undefined>;
+}
+
+export interface EmbeddingsOutcome {
+  result: EmbeddingsResult;
+  costUsd: number;
 }
 
 export interface InvokeResultView {
   id: string;
   provider: ProviderName;
   model: string;
-  message: { role: ChatRole; content: string | null };
+  message: { role: "ASSISTANT"; content: string | null };
   finishReason: string | null;
-  usage: { promptTokens: number; completionTokens: number; totalTokens: number };
+  usage: Usage;
   costUsd: number;
   latencyMs: number;
   attempts: AttemptView[];
 }
 
-interface TargetKey {
+export interface StreamChunkView {
   id: string;
-  workspaceId: string | null;
-  provider: ProviderName;
+  delta: string;
+  finishReason: string | null;
+  usage: Usage | null;
 }
 
-interface Target {
-  key: TargetKey;
-  model: string;
-  weight: number | null;
+interface Begun {
+  call: CallPlan;
+  policies: CallPolicies;
 }
-
-/** A resolved call: what it goes through, where it belongs, and how it retries. */
-interface Call {
-  targetKind: "Route" | "VirtualKey";
-  targetId: string;
-  routeId: string | null;
-  workspaceId: string | null;
-  strategy: Strategy;
-  targets: Target[];
-  retries: number;
-  onStatusCodes: readonly number[];
-  timeoutMs: number;
-}
-
-/** One attempt's outcome, with what the usage row needs. */
-interface Attempt {
-  view: AttemptView;
-  result?: ChatResult;
-  costUsd: number;
-  /** Why it did not succeed, as the client will be told. */
-  error?: AppError;
-  retryable: boolean;
-}
-
-const organizationIdParam = sql.placeholder("organizationId");
-const referenceParam = sql.placeholder("reference");
-
-/** The hot path's statements, prepared once: building a query costs more than running it (bench/invoke.ts). */
-function prepare(db: Db) {
-  const key = { id: virtualKeys.id, workspaceId: virtualKeys.workspaceId, provider: virtualKeys.provider };
-  const keyWhere = (column: typeof virtualKeys.id | typeof virtualKeys.slug) => and(eq(virtualKeys.organizationId, organizationIdParam), eq(column, referenceParam));
-  const routeWhere = (column: typeof routes.id | typeof routes.slug) => and(eq(routes.organizationId, organizationIdParam), eq(column, referenceParam));
-  return {
-    keyById: db.select(key).from(virtualKeys).where(keyWhere(virtualKeys.id)).prepare(),
-    keyBySlug: db.select(key).from(virtualKeys).where(keyWhere(virtualKeys.slug)).prepare(),
-    routeById: db.select().from(routes).where(routeWhere(routes.id)).prepare(),
-    routeBySlug: db.select().from(routes).where(routeWhere(routes.slug)).prepare(),
-    targetsOf: db
-      .select({ ...key, model: routeTargets.model, weight: routeTargets.weight })
-      .from(routeTargets)
-      .innerJoin(virtualKeys, and(eq(virtualKeys.id, routeTargets.virtualKeyId), eq(virtualKeys.organizationId, organizationIdParam)))
-      .where(eq(routeTargets.routeId, sql.placeholder("routeId")))
-      .orderBy(asc(routeTargets.position))
-      .prepare(),
-    // Run inside the call's audited transaction: the same connection, so part of it.
-    insertUsage: db
-      .insert(usageRecords)
-      .values(Object.fromEntries(USAGE_COLUMNS.map((c) => [c, sql.placeholder(c)])) as unknown as typeof usageRecords.$inferInsert)
-      .prepare(),
-    touchKey: db
-      .update(virtualKeys)
-      .set({ lastUsedAt: sql.placeholder("at") as unknown as Date })
-      .where(and(eq(virtualKeys.organizationId, organizationIdParam), eq(virtualKeys.id, sql.placeholder("virtualKeyId"))))
-      .prepare(),
-  };
-}
-
-const USAGE_COLUMNS = [
-  "id",
-  "organizationId",
-  "workspaceId",
-  "requestId",
-  "apiKeyId",
-  "virtualKeyId",
-  "routeId",
-  "provider",
-  "model",
-  "success",
-  "promptTokens",
-  "completionTokens",
-  "costUsd",
-  "latencyMs",
-  "createdAt",
-] as const satisfies readonly (keyof typeof usageRecords.$inferInsert)[];
 
 export class InvokeService {
-  private readonly lastUsedWritten = new Map<string, number>();
-  private readonly statements;
-
   constructor(
-    db: Db,
     private readonly audit: AuditedWriter,
     private readonly secrets: SecretBox,
     private readonly outbound: OutboundClient,
     private readonly enforcer: PolicyEnforcer,
-    private readonly random: RandomSource,
-  ) {
-    this.statements = prepare(db);
-  }
+    private readonly runner: AttemptRunner,
+    private readonly virtualKeyCalls: VirtualKeyCalls,
+    private readonly routeCalls: RouteCalls,
+    private readonly usage: UsageRecorder,
+  ) {}
 
+  /** invokeModel. */
   async invoke(meta: RequestMeta, input: InvokeArgs): Promise<InvokeResultView> {
-    const request = checkRequest(input);
-    const metadata = checkMetadata(input.metadata);
-    const call = this.resolve(meta, input);
-    const { principal } = meta;
-    const applied = this.enforcer.gather({
-      organizationId: principal.organizationId,
-      apiKeyId: principal.apiKey?.id ?? null,
-      userId: principal.kind === "USER" ? principal.id : (principal.apiKey?.ownerUserId ?? null),
-      routeId: call.routeId,
-      workspaceId: call.workspaceId,
-    });
-
-    const started = performance.now();
-    const attempts: Attempt[] = [];
-    let unexpected: unknown;
-    try {
-      targets: for (const target of plan(call.strategy, call.targets, this.random)) {
-        const keyPolicies = this.keyPolicies(meta, target);
-        for (let n = 0; n <= call.retries; n++) {
-          const attempt = await this.attempt(meta, call, target, keyPolicies, applied, request);
-          attempts.push(attempt);
-          if (attempt.result) break targets;
-          // A refusal by policy moves on to the next target; retrying the same one cannot help.
-          if (attempt.view.status === AttemptStatus.SKIPPED) continue targets;
-          if (!attempt.retryable) break targets;
-        }
-      }
-    } catch (err) {
-      unexpected = err;
-    }
-    const latencyMs = Math.round(performance.now() - started);
-    const success = attempts.find((a) => a.result);
-    const failure = success || unexpected ? undefined : (attempts.at(-1)?.error ?? new AppError("PROVIDER_ERROR", "No target could be tried"));
-    const code = success ? null : unexpected ? "INTERNAL_SERVER_ERROR" : failure!.code;
-    const views = attempts.map((a) => a.view);
-
-    const result = this.audit.write(
-      meta,
-      { action: "invokeModel", targetKind: call.targetKind, outcome: code === null ? "SUCCESS" : failureOutcome(code), cacheNeutral: true },
-      (_tx, at) => {
-        this.recordUsage(meta, call, attempts, at);
-        const served = success?.view;
-        return {
-          result: success ? this.payload(meta, success, latencyMs, views) : undefined,
-          targetId: call.targetId,
-          workspaceId: call.workspaceId,
-          details: {
-            routeId: call.routeId,
-            virtualKeyId: served?.virtualKeyId ?? attempts.at(-1)?.view.virtualKeyId ?? null,
-            model: served?.model ?? attempts.at(-1)?.view.model ?? call.targets[0].model,
-            attempts: attempts.length,
-            ...(code !== null && { code }),
-            ...(metadata !== undefined && { metadata }),
-          },
-        };
-      },
-    );
-    if (unexpected) throw markAudited(unexpected instanceof Error ? unexpected : new Error(String(unexpected)));
-    if (failure) throw markAudited(failure);
-    return result!;
-  }
-
-  /** The policies a virtual key brings; a refusal here is a skipped attempt, like any other policy refusal. */
-  private keyPolicies(meta: RequestMeta, target: Target): AppliedPolicy[] | AppError {
-    try {
-      return this.enforcer.forVirtualKey(meta.principal.organizationId, target.key.id);
-    } catch (err) {
-      if (err instanceof AppError) return err;
-      throw err;
-    }
-  }
-
-  private async attempt(meta: RequestMeta, call: Call, target: Target, keyPolicies: AppliedPolicy[] | AppError, applied: AppliedPolicy[], request: Omit<ChatRequest, "model">): Promise<Attempt> {
-    const view = (status: AttemptStatus, latencyMs: number, httpStatus: number | null, errorCode: string | null): AttemptView => ({
-      virtualKeyId: target.key.id,
-      provider: target.key.provider,
-      model: target.model,
-      status,
-      httpStatus,
-      latencyMs,
-      errorCode,
-    });
-    const chat: ChatRequest = { ...request, model: target.model };
-    let expected;
-    let admission;
-    try {
-      if (keyPolicies instanceof AppError) throw keyPolicies;
-      const all = [...applied, ...keyPolicies];
-      this.enforcer.checkModel(all, target.model);
-      this.enforcer.checkAddress(all, meta.ip);
-      // The reservation counts DEFAULT_COMPLETION_ESTIMATE when the caller names no maxTokens; the
-      // provider must be held to it, or its own output cap is spent beyond the budget or token limit.
-      if (chat.maxTokens == null && all.some(({ policy }) => policy.budgetLimitUsd !== null || policy.tokensPerMinute !== null)) {
-        chat.maxTokens = DEFAULT_COMPLETION_ESTIMATE;
-      }
-      expected = estimate(chat);
-      admission = this.enforcer.admit(all, expected);
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      return { view: view(AttemptStatus.SKIPPED, 0, null, err.code), costUsd: 0, error: err, retryable: false };
-    }
-
-    const started = performance.now();
-    try {
-      const result = await this.secrets.openSecret(meta.principal.organizationId, target.key.id, (opened) =>
-        callProvider(this.outbound, {
-          adapter: ADAPTERS[opened.endpoint.provider],
-          endpoint: opened.endpoint,
-          secret: opened.secret,
-          request: chat,
-          timeoutMs: call.timeoutMs,
-        }),
-      );
-      const latencyMs = Math.round(performance.now() - started);
-      // The served model may not be the one named (an Azure deployment serves its own whatever the
-      // request says): the dearer of the two prices, so that no name makes a call free to budgets.
-      const cost = Math.max(
-        costUsd(target.model, result.usage.promptTokens, result.usage.completionTokens),
-        costUsd(result.model, result.usage.promptTokens, result.usage.completionTokens),
-      );
-      this.enforcer.settle(admission, { tokens: result.usage.totalTokens, costUsd: cost });
-      return { view: view(AttemptStatus.SUCCESS, latencyMs, 200, null), result, costUsd: cost, retryable: false };
-    } catch (err) {
-      // A provider that timed out or answered 2xx unreadably had the request and may bill it: what was
-      // reserved counts as spent. Only a call it refused (or never got) gives the reservation back.
-      if (err instanceof ProviderFailure && (err.kind === "timeout" || err.kind === "invalid_response")) {
-        this.enforcer.settle(admission, { tokens: expected.tokens, costUsd: expected.costUsd });
-      } else {
-        this.enforcer.release(admission);
-      }
-      if (!(err instanceof ProviderFailure)) throw err;
-      const latencyMs = Math.round(performance.now() - started);
-      const error =
-        err.kind === "timeout"
-          ? new AppError("PROVIDER_TIMEOUT", `The provider did not answer within ${call.timeoutMs} ms`)
-          : new AppError("PROVIDER_ERROR", err.message, err.httpStatus !== null ? { httpStatus: err.httpStatus } : {});
-      const status = err.kind === "timeout" ? AttemptStatus.TIMEOUT : AttemptStatus.FAILED;
-      return { view: view(status, latencyMs, err.httpStatus, error.code), costUsd: 0, error, retryable: isRetryable(err, call.onStatusCodes) };
-    }
-  }
-
-  private payload(meta: RequestMeta, success: Attempt, latencyMs: number, attempts: AttemptView[]): InvokeResultView {
-    const result = success.result!;
+    const { body, metadata } = this.checked(meta, input);
+    const done = await this.chat(meta, input, body, metadata);
+    const choice = done.result.choices[0];
     return {
-      id: meta.requestId,
-      provider: success.view.provider,
-      model: result.model,
-      message: { role: ChatRole.ASSISTANT, content: result.content },
-      finishReason: result.finishReason,
-      usage: result.usage,
-      costUsd: success.costUsd,
-      latencyMs,
-      attempts,
+      id: done.requestId,
+      provider: done.provider,
+      model: done.result.model,
+      message: { role: "ASSISTANT", content: choice?.message.content ?? null },
+      finishReason: choice?.finish_reason ?? null,
+      usage: done.result.usage,
+      costUsd: done.costUsd,
+      latencyMs: done.latencyMs,
+      attempts: done.attempts,
     };
   }
 
-  /** One row per attempt that reached for a provider (skipped ones did not), and the keys' lastUsedAt. */
-  private recordUsage(meta: RequestMeta, call: Call, attempts: Attempt[], at: Date): void {
-    const organizationId = meta.principal.organizationId;
-    for (const a of attempts) {
-      if (a.view.status === AttemptStatus.SKIPPED) continue;
-      this.statements.insertUsage.run({
-        id: newId("UsageRecord"),
-        organizationId,
-        workspaceId: call.workspaceId,
-        requestId: meta.requestId,
-        apiKeyId: meta.principal.apiKey?.id ?? null,
-        virtualKeyId: a.view.virtualKeyId,
-        routeId: call.routeId,
-        provider: a.view.provider,
-        model: a.view.model,
-        success: a.view.status === AttemptStatus.SUCCESS,
-        promptTokens: a.result?.usage.promptTokens ?? 0,
-        completionTokens: a.result?.usage.completionTokens ?? 0,
-        costUsd: a.costUsd,
-        latencyMs: a.view.latencyMs,
-        createdAt: at,
-      });
-      const last = this.lastUsedWritten.get(a.view.virtualKeyId) ?? 0;
-      if (at.getTime() - last >= LAST_USED_WRITE_INTERVAL_MS) {
-        this.lastUsedWritten.set(a.view.virtualKeyId, at.getTime());
-        this.statements.touchKey.run({ organizationId, virtualKeyId: a.view.virtualKeyId, at });
-      }
+  /** invokeModelStream: text deltas as they come, then one last chunk with the finish reason and usage. */
+  async *stream(meta: RequestMeta, input: InvokeArgs, signal?: AbortSignal): AsyncGenerator<StreamChunkView, void, undefined> {
+    const { body, metadata } = this.checked(meta, input);
+    const opened = await this.openStream(meta, input, body, metadata, signal);
+    let finishReason: FinishReason | null = null;
+    let usage: Usage | null = null;
+    for await (const chunk of opened.chunks) {
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices.find((c) => c.index === 0);
+      if (!choice) continue;
+      if (choice.finish_reason) finishReason = choice.finish_reason;
+      if (choice.delta.content) yield { id: opened.requestId, delta: choice.delta.content, finishReason: null, usage: null };
     }
+    yield { id: opened.requestId, delta: "", finishReason, usage: usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 } };
   }
 
-  private resolve(meta: RequestMeta, input: InvokeArgs): Call {
-    const byKey = input.virtualKey !== null && input.virtualKey !== undefined;
-    const byRoute = input.route !== null && input.route !== undefined;
-    if (byKey === byRoute) throw badInput("Give exactly one of virtualKey and route", byKey ? "route" : "virtualKey");
-    const asked = input.model === null || input.model === undefined ? null : validateModelName(input.model, "model");
-    const organizationId = meta.principal.organizationId;
-    // The contract: the API key's workspace, else the route's or the virtual key's.
-    const keyWorkspace = meta.principal.apiKey?.workspaceId ?? null;
-
-    if (byKey) {
-      if (asked === null) throw badInput("model is required when calling through a virtual key", "model");
-      const key = this.findKey(organizationId, input.virtualKey!);
-      if (!key) throw notFound("VirtualKey");
-      this.assertMayInvoke(meta, key.workspaceId, Permission.VIRTUAL_KEY_READ, "VirtualKey");
-      return {
-        targetKind: "VirtualKey",
-        targetId: key.id,
-        routeId: null,
-        workspaceId: keyWorkspace ?? key.workspaceId,
-        strategy: "SINGLE",
-        targets: [{ key, model: asked, weight: null }],
-        retries: 0,
-        onStatusCodes: DEFAULT_RETRY_STATUS_CODES,
-        timeoutMs: DEFAULT_TIMEOUT_MS,
-      };
-    }
-
-    const reference = input.route!;
-    const routeLookup = isId(reference, "Route") ? this.statements.routeById : this.statements.routeBySlug;
-    const route = reference.length <= MAX_REFERENCE_LENGTH ? routeLookup.get({ organizationId, reference }) : undefined;
-    if (!route) throw notFound("Route");
-    this.assertMayInvoke(meta, route.workspaceId, Permission.ROUTE_READ, "Route");
-    const targets = this.statements.targetsOf.all({ organizationId, routeId: route.id });
-    if (targets.length === 0) throw badInput("The route has no targets", "route");
+  /** A whole answer. */
+  async chat(meta: RequestMeta, ref: CallRef, body: ChatBody, metadata?: Record<string, unknown>): Promise<ChatOutcome> {
+    const begun = this.begin(meta, ref);
+    const started = performance.now();
+    const run = await this.attempts(meta, begun, metadata, this.chatOperation(meta, body, (request, timeoutMs, signal, opened) => callChat(this.outbound, { ...opened, request, timeoutMs, signal })));
+    const served = run.served!;
+    await this.finish(meta, begun.call, run.attempts, null, metadata);
     return {
-      targetKind: "Route",
-      targetId: route.id,
-      routeId: route.id,
-      workspaceId: keyWorkspace ?? route.workspaceId,
-      strategy: route.strategy,
-      targets: targets.map((t, i) => {
-        const model = t.model ?? asked;
-        if (model === null) throw badInput(`model is required: target ${i} of the route names none`, "model");
-        return { key: { id: t.id, workspaceId: t.workspaceId, provider: t.provider }, model, weight: t.weight };
-      }),
-      retries: route.retryAttempts ?? 0,
-      onStatusCodes: route.retryOnStatusCodes ?? DEFAULT_RETRY_STATUS_CODES,
-      timeoutMs: route.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      requestId: meta.requestId,
+      provider: served.view.provider,
+      result: run.result!,
+      costUsd: served.costUsd,
+      latencyMs: Math.round(performance.now() - started),
+      attempts: run.attempts.map((a) => a.view),
     };
-  }
-
-  private findKey(organizationId: string, reference: string): TargetKey | undefined {
-    if (reference.length > MAX_REFERENCE_LENGTH) return undefined;
-    return (isId(reference, "VirtualKey") ? this.statements.keyById : this.statements.keyBySlug).get({ organizationId, reference });
   }
 
   /**
-   * MODEL_INVOKE where the route or key lives, and, for an API key of a workspace, only routes
-   * and keys of that workspace or organization-wide ones. What the caller may read but not
-   * invoke is FORBIDDEN; what it cannot even read does not exist for it (NOT_FOUND).
+   * A streamed answer. Resolves once a provider has started answering (budget reserved, retries
+   * and fallback done before the first byte), or rejects with the call's error, already audited.
+   * Usage and the audit event are written when the stream ends, cleanly, cut off, or because
+   * the client left (signal aborted or the generator returned early): the client pays for what
+   * was streamed until then.
    */
-  private assertMayInvoke(meta: RequestMeta, workspaceId: string | null, read: Permission, kind: "Route" | "VirtualKey"): void {
-    const { access, apiKey } = meta.principal;
-    const outsideKeyWorkspace = !!apiKey?.workspaceId && workspaceId !== null && workspaceId !== apiKey.workspaceId;
-    if (!outsideKeyWorkspace && access.has(Permission.MODEL_INVOKE, workspaceId)) return;
-    if (!access.has(read, workspaceId)) throw notFound(kind);
-    const what = kind === "Route" ? "route" : "virtual key";
-    throw forbidden(
-      outsideKeyWorkspace
-        ? `An API key of a workspace may invoke only a ${what} of its own workspace or an organization-wide one`
-        : `Invoking this ${what} needs MODEL_INVOKE where it lives`,
-    );
+  async openStream(meta: RequestMeta, ref: CallRef, body: ChatBody, metadata: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<ChatStream> {
+    const begun = this.begin(meta, ref);
+    const operation = this.chatOperation(meta, body, (request, timeoutMs, attemptSignal, opened) => openChatStream(this.outbound, { ...opened, request, timeoutMs, signal: attemptSignal }));
+    const run = await this.attempts(meta, begun, metadata, operation, signal);
+    const served = run.served!;
+    return {
+      requestId: meta.requestId,
+      model: served.view.model,
+      provider: served.view.provider,
+      chunks: this.relay(meta, begun.call, run.attempts, run.result!, run.settlement!, served.view.model, operation.promptTokens, metadata),
+    };
+  }
+
+  /** Embeddings through a virtual key or route, counted and priced like a chat. */
+  async embed(meta: RequestMeta, ref: CallRef, request: Omit<EmbeddingsRequest, "model">): Promise<EmbeddingsOutcome> {
+    const begun = this.begin(meta, ref);
+    const chars = typeof request.input === "string" ? request.input.length : request.input.reduce((n, s) => n + s.length, 0);
+    const prompt = Math.ceil(chars / 4);
+    const operation: Operation<EmbeddingsResult> = {
+      estimate: (model) => ({ requests: 1, tokens: prompt, costUsd: costUsd(model, prompt, 0) }),
+      perform: (target, timeoutMs, signal) =>
+        this.secrets
+          .openSecret(meta.principal.organizationId, target.key.id, (opened) =>
+            callEmbeddings(this.outbound, { adapter: ADAPTERS[opened.endpoint.provider], endpoint: opened.endpoint, secret: opened.secret, request: { ...request, model: target.model }, timeoutMs, signal }),
+          )
+          .then((result) => ({ result, usage: { promptTokens: result.usage.promptTokens, completionTokens: 0, totalTokens: result.usage.totalTokens }, servedModel: result.model })),
+    };
+    const run = await this.attempts(meta, begun, undefined, operation);
+    await this.finish(meta, begun.call, run.attempts, null, undefined, { embeddings: true });
+    return { result: run.result!, costUsd: run.served!.costUsd };
+  }
+
+  /** Input checks of the GraphQL door, audited like any refusal of a call. */
+  private checked(meta: RequestMeta, input: InvokeArgs) {
+    try {
+      return checkInvokeInput(input);
+    } catch (err) {
+      throw this.refused(meta, null, err);
+    }
+  }
+
+  /** The plan and policies of a call; a refusal (unknown target, no permission) is audited here. */
+  private begin(meta: RequestMeta, ref: CallRef): Begun {
+    try {
+      const call = this.plan(meta, ref);
+      const { principal } = meta;
+      const organizationId = principal.organizationId;
+      const applied = this.enforcer.gather({
+        organizationId,
+        apiKeyId: principal.apiKey?.id ?? null,
+        userId: principal.kind === "USER" ? principal.id : (principal.apiKey?.ownerUserId ?? null),
+        routeId: call.routeId,
+        workspaceId: call.workspaceId,
+      });
+      return { call, policies: { applied, forKey: (target) => this.enforcer.forVirtualKey(organizationId, target.key.id), ip: meta.ip } };
+    } catch (err) {
+      throw this.refused(meta, ref, err);
+    }
+  }
+
+  private plan(meta: RequestMeta, ref: CallRef): CallPlan {
+    const byKey = ref.virtualKey !== null && ref.virtualKey !== undefined;
+    const byRoute = ref.route !== null && ref.route !== undefined;
+    if (byKey === byRoute) throw badInput("Give exactly one of virtualKey and route", byKey ? "route" : "virtualKey");
+    const model = ref.model === null || ref.model === undefined ? null : validateModelName(ref.model, "model");
+    const keyWorkspace = meta.principal.apiKey?.workspaceId ?? null;
+    if (byKey) {
+      if (model === null) throw badInput("model is required when calling through a virtual key", "model");
+      return this.virtualKeyCalls.plan(meta, ref.virtualKey!, model, keyWorkspace);
+    }
+    return this.routeCalls.plan(meta, ref.route!, model, keyWorkspace);
+  }
+
+  /** Runs the attempt loop; a call that no target served is audited with its usage rows and rejected. */
+  private async attempts<R>(meta: RequestMeta, begun: Begun, metadata: Record<string, unknown> | undefined, operation: Operation<R>, signal?: AbortSignal) {
+    let run;
+    try {
+      run = await this.runner.run(begun.call, begun.policies, operation, signal);
+    } catch (err) {
+      // The attempts made before the unexpected failure are lost with it; the event still says it happened.
+      await this.finish(meta, begun.call, [], "INTERNAL_SERVER_ERROR", metadata);
+      throw markAudited(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (run.result === undefined) {
+      const error = run.error!;
+      await this.finish(meta, begun.call, run.attempts, error.code, metadata);
+      throw markAudited(error);
+    }
+    return run;
+  }
+
+  /** The chat operation of the attempt loop, for a whole answer or a stream. */
+  private chatOperation<R>(
+    meta: RequestMeta,
+    body: ChatBody,
+    send: (request: ChatRequest, timeoutMs: number, signal: AbortSignal | undefined, opened: Pick<Parameters<typeof callChat>[1], "adapter" | "endpoint" | "secret">) => Promise<R>,
+  ): Operation<R> & { promptTokens: number } {
+    const promptTokens = Math.ceil(promptChars(body) / 4);
+    const asked = body.max_tokens ?? body.max_completion_tokens;
+    let cap: number | undefined;
+    return {
+      promptTokens,
+      estimate: (model, limited) => {
+        // The reservation counts DEFAULT_COMPLETION_ESTIMATE when the caller names no cap; under a budget
+        // or token limit the provider must be held to it, or its own output cap is spent beyond the limit.
+        cap = asked === undefined && limited ? DEFAULT_COMPLETION_ESTIMATE : undefined;
+        const completion = asked ?? DEFAULT_COMPLETION_ESTIMATE;
+        return { requests: 1, tokens: promptTokens + completion, costUsd: costUsd(model, promptTokens, completion) };
+      },
+      perform: (target, timeoutMs, signal) => {
+        const request: ChatRequest = cap === undefined ? { ...body, model: target.model } : { ...body, model: target.model, max_tokens: cap };
+        return this.secrets
+          .openSecret(meta.principal.organizationId, target.key.id, (opened) =>
+            send(request, timeoutMs, signal, { adapter: ADAPTERS[opened.endpoint.provider], endpoint: opened.endpoint, secret: opened.secret }),
+          )
+          .then((result) => (isChatResult(result) ? { result, usage: result.usage, servedModel: result.model } : { result }));
+      },
+    };
+  }
+
+  /** Relays a provider stream and settles it when it ends, however it ends. */
+  private async *relay(
+    meta: RequestMeta,
+    call: CallPlan,
+    attempts: Attempt[],
+    source: AsyncIterable<ChatChunk>,
+    settlement: { finish(usage: Usage, servedModel: string, failure: ProviderFailure | null): void },
+    model: string,
+    promptTokens: number,
+    metadata: Record<string, unknown> | undefined,
+  ): AsyncGenerator<ChatChunk, void, undefined> {
+    let usage: Usage | undefined;
+    let servedModel = model;
+    let completionChars = 0;
+    let failure: ProviderFailure | null = null;
+    let ended = false;
+    try {
+      for await (const chunk of source) {
+        if (chunk.model) servedModel = chunk.model;
+        if (chunk.usage) usage = chunk.usage;
+        for (const choice of chunk.choices) {
+          completionChars += choice.delta.content?.length ?? 0;
+          for (const t of choice.delta.tool_calls ?? []) completionChars += (t.function?.arguments?.length ?? 0) + (t.function?.name?.length ?? 0);
+        }
+        yield chunk;
+      }
+      ended = true;
+    } catch (err) {
+      failure = err instanceof ProviderFailure ? err : new ProviderFailure("invalid_response");
+    } finally {
+      // Not ended and no failure: the consumer stopped reading (the client left).
+      if (!ended && failure === null) failure = new ProviderFailure("aborted");
+      // Without the provider's own count (it comes last), what was streamed is counted at about four characters a token.
+      const completion = Math.ceil(completionChars / 4);
+      const billed = usage ?? { promptTokens, completionTokens: completion, totalTokens: promptTokens + completion };
+      settlement.finish(billed, servedModel, failure);
+      const code: ErrorCode | null = failure !== null && failure.kind !== "aborted" ? (failure.kind === "timeout" ? "PROVIDER_TIMEOUT" : "PROVIDER_ERROR") : null;
+      await this.finish(meta, call, attempts, code, metadata, { stream: true, ...(failure?.kind === "aborted" && { ended: "client_left" }) });
+    }
+    if (failure !== null && failure.kind !== "aborted") throw markAudited(failureError(failure, call.timeoutMs));
+  }
+
+  /** The usage rows and the audit event of a call, committed (grouped with concurrent calls) before it is answered. */
+  private finish(meta: RequestMeta, call: CallPlan, attempts: Attempt[], code: ErrorCode | null, metadata: Record<string, unknown> | undefined, extra?: Record<string, unknown>): Promise<void> {
+    const served = attempts.find((a) => a.view.status === "SUCCESS")?.view ?? attempts.at(-1)?.view;
+    return this.audit.writeGrouped(meta, { action: "invokeModel", targetKind: call.targetKind, outcome: code === null ? "SUCCESS" : failureOutcome(code) }, (at) => {
+      this.usage.record(meta, call, attempts, at);
+      return {
+        result: undefined,
+        targetId: call.targetId,
+        workspaceId: call.workspaceId,
+        details: {
+          routeId: call.routeId,
+          virtualKeyId: served?.virtualKeyId ?? null,
+          model: served?.model ?? call.targets[0].model,
+          attempts: attempts.length,
+          ...(code !== null && { code }),
+          ...extra,
+          ...(metadata !== undefined && { metadata }),
+        },
+      };
+    });
+  }
+
+  /** Audits a call refused before any attempt (bad input, unknown target, no permission), and marks the error so. */
+  private refused(meta: RequestMeta, ref: CallRef | null, err: unknown): unknown {
+    if (!(err instanceof AppError)) return err;
+    const kind = ref?.route ? "Route" : ref?.virtualKey ? "VirtualKey" : null;
+    this.audit.record({
+      organizationId: meta.principal.organizationId,
+      actorKind: meta.principal.kind,
+      actorId: meta.principal.id,
+      action: "invokeModel",
+      targetKind: kind,
+      targetId: null,
+      outcome: failureOutcome(err.code),
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+      requestId: meta.requestId,
+      details: { code: err.code },
+    });
+    return markAudited(err);
   }
 }
 
-function checkRange(value: number | null | undefined, min: number, max: number, field: string): number | null {
-  if (value === null || value === undefined) return null;
-  if (!Number.isFinite(value) || value < min || value > max) throw badInput(`${field} must be between ${min} and ${max}`, field);
-  return value;
-}
-
-function checkRequest(input: InvokeArgs): Omit<ChatRequest, "model"> {
-  if (input.messages.length === 0) throw badInput("messages must not be empty", "messages");
-  if (input.messages.length > MAX_MESSAGES) throw badInput(`messages may hold at most ${MAX_MESSAGES} entries`, "messages");
-  if (input.maxTokens !== null && input.maxTokens !== undefined && (!Number.isInteger(input.maxTokens) || input.maxTokens < 1)) {
-    throw badInput("maxTokens must be a positive integer", "maxTokens");
-  }
-  const stop = input.stop ?? null;
-  if (stop && stop.length > MAX_STOP_SEQUENCES) throw badInput(`stop may hold at most ${MAX_STOP_SEQUENCES} sequences`, "stop");
-  return {
-    messages: input.messages.map((m) => ({ role: m.role, content: m.content })),
-    temperature: checkRange(input.temperature, 0, 2, "temperature"),
-    maxTokens: input.maxTokens ?? null,
-    topP: checkRange(input.topP, 0, 1, "topP"),
-    stop,
-  };
-}
-
-/** metadata is kept with the audit event, bounded; it decides nothing. */
-function checkMetadata(metadata: unknown): unknown {
-  if (metadata === null || metadata === undefined) return undefined;
-  if (typeof metadata !== "object" || Array.isArray(metadata)) throw badInput("metadata must be a JSON object", "metadata");
-  let canonical: string;
-  try {
-    // RFC 8785 has no form for numbers JSON.parse turned into Infinity (1e400).
-    canonical = canonicalize(metadata) ?? "";
-  } catch {
-    throw badInput("metadata must hold only finite numbers", "metadata");
-  }
-  if (Buffer.byteLength(canonical, "utf8") > MAX_METADATA_BYTES) throw badInput(`metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON`, "metadata");
-  return metadata;
-}
-
-/** What an attempt may consume, reserved before it: the prompt at about four characters a token, and the completion asked for. */
-function estimate(request: ChatRequest): { requests: number; tokens: number; costUsd: number } {
-  const chars = request.messages.reduce((n, m) => n + m.content.length, 0);
-  const prompt = Math.ceil(chars / 4);
-  const completion = request.maxTokens ?? DEFAULT_COMPLETION_ESTIMATE;
-  return { requests: 1, tokens: prompt + completion, costUsd: costUsd(request.model, prompt, completion) };
+function isChatResult(value: unknown): value is ChatResult {
+  return typeof value === "object" && value !== null && "choices" in value && "usage" in value && !(Symbol.asyncIterator in value);
 }

@@ -16,6 +16,7 @@ import { KeyRing } from "./crypto/key-ring.js";
 import { IssuerKeyCache } from "./crypto/oidc-token.js";
 import { loadOrCreateDevMasterKeys } from "./crypto/master-key-file.js";
 import { ChangeMark } from "./db/change-mark.js";
+import { BackgroundCheckpointer } from "./db/checkpointer.js";
 import { migrationsApplied, migrationsFolder, openDatabase, type OpenedDatabase } from "./db/client.js";
 import { requestPlugin } from "./graphql/apollo-plugin.js";
 import { formatError } from "./graphql/format-error.js";
@@ -78,6 +79,10 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     throw err;
   }
 
+  // Checkpoints happen off the request path (src/db/checkpointer.ts); the CLI keeps SQLite's own.
+  const checkpointer = new BackgroundCheckpointer(database.sqlite, database.path, (err) =>
+    logger.warn({ err: err.message }, "WAL checkpoints fell back to the serving connection"),
+  );
   const outbound = new OutboundClient({ allowPrivateNetwork: config.allowPrivateNetwork, resolver: deps.resolver });
   // One per connection: it lets caches (API keys, policies) know cheaply when to refill.
   const changeMark = new ChangeMark(database.sqlite);
@@ -125,6 +130,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     apollo,
     services,
     door,
+    clock,
     logger,
     tls: !!config.tls,
     corsOrigins: config.corsOrigins,
@@ -213,6 +219,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       await stopped;
       await apollo.stop();
       await outbound.close();
+      await checkpointer.stop();
       database.sqlite.close();
     },
   };

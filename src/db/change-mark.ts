@@ -15,10 +15,29 @@ export class ChangeMark {
     this.dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
   }
 
-  /** Differs from the previous value whenever a tracked write or another connection's commit happened in between. */
+  /**
+   * Differs from the previous value whenever a tracked write or another connection's commit
+   * happened in between. A model call asks several times in one synchronous run (the key's cache,
+   * the policies of the call and of each target): the answer is kept until that run ends, or until
+   * changed() says this connection wrote something a cache holds.
+   */
   current(): string {
-    return `${(this.totalChanges.get() as number) - this.untrackedChanges}:${this.dataVersion.get() as number}`;
+    if (this.memo === null) {
+      this.memo = `${(this.totalChanges.get() as number) - this.untrackedChanges}:${this.dataVersion.get() as number}`;
+      queueMicrotask(this.forget);
+    }
+    return this.memo;
   }
+
+  /** A tracked write happened: the next current() reads the database again. */
+  changed(): void {
+    this.memo = null;
+  }
+
+  private memo: string | null = null;
+  private readonly forget = () => {
+    this.memo = null;
+  };
 
   /** Runs writes that no cache depends on, so that they leave the mark as it was. */
   untracked<T>(write: () => T): T {

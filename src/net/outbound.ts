@@ -58,18 +58,26 @@ export class OutboundClient {
 
   async request(raw: string | URL, init: OutboundRequest = {}): Promise<Dispatcher.ResponseData<unknown>> {
     const url = checkUrlShape(raw.toString(), this.options);
-    const signal = init.timeoutMs ? anySignal(init.signal, AbortSignal.timeout(init.timeoutMs)) : init.signal;
-    return request(url, {
-      method: init.method ?? "GET",
-      headers: init.headers,
-      body: init.body,
-      query: init.query,
-      signal,
-      // The call's own deadline governs; the agent's defaults would cut a long completion short.
-      ...(init.timeoutMs && { headersTimeout: init.timeoutMs, bodyTimeout: init.timeoutMs }),
-      // undici's request never follows redirects (that takes an explicit interceptor).
-      dispatcher: this.agent,
-    });
+    const deadline = init.timeoutMs ? new Deadline(init.timeoutMs, init.signal) : undefined;
+    try {
+      const res = await request(url, {
+        method: init.method ?? "GET",
+        headers: init.headers,
+        body: init.body,
+        query: init.query,
+        signal: deadline?.signal ?? init.signal,
+        // The call's own deadline governs; the agent's defaults would cut a long completion short.
+        ...(init.timeoutMs && { headersTimeout: init.timeoutMs, bodyTimeout: init.timeoutMs }),
+        // undici's request never follows redirects (that takes an explicit interceptor).
+        dispatcher: this.agent,
+      });
+      // The deadline covers the body too; it ends with it, whoever reads it.
+      if (deadline) res.body.once("close", deadline.end);
+      return res;
+    } catch (err) {
+      deadline?.end();
+      throw err;
+    }
   }
 
   /** GET a JSON document (discovery, JWKS), with a size cap. */
@@ -138,6 +146,29 @@ export class OutboundClient {
   };
 }
 
-function anySignal(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {
-  return a ? AbortSignal.any([a, b]) : b;
+/**
+ * A call's deadline, joined with the caller's signal. One timer, cleared as soon as the call
+ * ends: AbortSignal.timeout would keep a timer (and its signal) alive for the whole timeout
+ * after every call, thousands of them under load, and AbortSignal.any keeps its sources.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  readonly signal = this.controller.signal;
+
+  constructor(
+    timeoutMs: number,
+    private readonly outer: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(() => this.controller.abort(new DOMException("The call timed out", "TimeoutError")), timeoutMs);
+    if (outer?.aborted) this.controller.abort(outer.reason);
+    else outer?.addEventListener("abort", this.relay, { once: true });
+  }
+
+  private readonly relay = () => this.controller.abort(this.outer!.reason);
+
+  readonly end = () => {
+    clearTimeout(this.timer);
+    this.outer?.removeEventListener("abort", this.relay);
+  };
 }

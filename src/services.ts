@@ -79,6 +79,7 @@ export function createServices(deps: ServiceDeps) {
     virtualKeyCalls,
     routeCalls,
     new UsageRecorder(deps.db),
+    deps.clock,
   );
   const usage = new UsageService(deps.db);
   const nodes = new NodeService();

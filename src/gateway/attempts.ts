@@ -56,6 +56,12 @@ export interface Attempt {
   view: AttemptView;
   usage: Usage | null;
   costUsd: number;
+  /**
+   * Settles a served attempt's reservation with its real spend. The caller runs it inside the
+   * call's grouped write, so that the budget, the usage rows and the audit event commit in one
+   * transaction (one fewer per call).
+   */
+  settle?: () => void;
 }
 
 /** What an operation's attempt produced: its result, and its usage when already known (not for a stream). */
@@ -136,6 +142,8 @@ export class AttemptRunner {
         const wait = retryDelayMs(n + 1, tried.failure, this.deps.backoff ?? DEFAULT_BACKOFF, this.deps.random, call.timeoutMs);
         // A retry-after beyond what the call can wait for: the next target serves the client better.
         if (wait === null) continue targets;
+        // No wait for a target whose circuit the failure just opened: its next attempt is skipped at once.
+        if (this.deps.health.snapshot(circuitKey(target)).state !== "CLOSED") continue;
         try {
           await this.deps.clock.sleep(wait, signal);
         } catch {
@@ -196,9 +204,12 @@ export class AttemptRunner {
       const latencyMs = Math.round(performance.now() - started);
       if (performed.usage) {
         const cost = priceOf(target.model, performed.servedModel ?? target.model, performed.usage);
-        enforcer.settle(admission, { tokens: performed.usage.totalTokens, costUsd: cost });
+        const tokens = performed.usage.totalTokens;
         health.success(key, latencyMs, probe);
-        return { attempt: { view: view("SUCCESS", latencyMs, 200, null), usage: performed.usage, costUsd: cost }, performed };
+        return {
+          attempt: { view: view("SUCCESS", latencyMs, 200, null), usage: performed.usage, costUsd: cost, settle: () => enforcer.settle(admission, { tokens, costUsd: cost }) },
+          performed,
+        };
       }
       const attempt: Attempt = { view: view("SUCCESS", latencyMs, 200, null), usage: null, costUsd: 0 };
       const settlement: OpenSettlement = {
@@ -206,13 +217,13 @@ export class AttemptRunner {
           attempt.usage = usage;
           attempt.costUsd = priceOf(target.model, servedModel, usage);
           attempt.view.latencyMs = Math.round(performance.now() - started);
-          enforcer.settle(admission, { tokens: usage.totalTokens, costUsd: attempt.costUsd });
+          attempt.settle = () => enforcer.settle(admission, { tokens: usage.totalTokens, costUsd: attempt.costUsd });
           if (failure === null) health.success(key, attempt.view.latencyMs, probe);
           else if (failure.kind === "aborted") health.abandon(key, probe);
           else health.failure(key, attempt.view.latencyMs, probe);
           if (failure !== null && failure.kind !== "aborted") {
-            attempt.view.status = "FAILED";
-            attempt.view.errorCode = "PROVIDER_ERROR";
+            attempt.view.status = failure.kind === "timeout" ? "TIMEOUT" : "FAILED";
+            attempt.view.errorCode = failure.kind === "timeout" ? "PROVIDER_TIMEOUT" : "PROVIDER_ERROR";
           }
         },
       };
@@ -239,7 +250,9 @@ export class AttemptRunner {
       else health.abandon(key, probe);
       const error = failureError(err, call.timeoutMs);
       const status: AttemptStatus = err.kind === "timeout" ? "TIMEOUT" : "FAILED";
-      return { attempt: { view: view(status, latencyMs, err.httpStatus, error.code), usage: null, costUsd: 0 }, error, failure: err };
+      // The client leaving is nobody's error: the attempt says so instead of blaming the provider.
+      const code = err.kind === "aborted" ? "CLIENT_LEFT" : error.code;
+      return { attempt: { view: view(status, latencyMs, err.httpStatus, code), usage: null, costUsd: 0 }, error, failure: err };
     }
   }
 }

@@ -5,6 +5,7 @@
 // GraphQL (invokeModel, invokeModelStream) and the OpenAI wire format (src/modules/openai-wire).
 // Prompts and completions pass through and are stored nowhere.
 import { performance } from "node:perf_hooks";
+import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
 import { AppError, badInput, type ErrorCode } from "../../errors.js";
 import type { Attempt, AttemptRunner, AttemptView, CallPlan, CallPolicies, Operation } from "../../gateway/attempts.js";
@@ -57,6 +58,8 @@ export interface ChatStream {
   provider: ProviderName;
   /** Chunks as the provider produces them; throws PROVIDER_ERROR when the provider cut the stream off. */
   chunks: AsyncGenerator<ChatChunk, void, undefined>;
+  /** Once the chunks have ended: what the call was billed (the provider's count, else the estimate). */
+  billed(): Usage;
 }
 
 export interface EmbeddingsOutcome {
@@ -98,7 +101,15 @@ export class InvokeService {
     private readonly virtualKeyCalls: VirtualKeyCalls,
     private readonly routeCalls: RouteCalls,
     private readonly usage: UsageRecorder,
+    private readonly clock: Clock,
   ) {}
+
+  private readonly now = () => this.clock.now().getTime();
+
+  /** Audits a call that the wire door refused before it reached here (an unreadable body), and marks the error so. */
+  refuse(meta: RequestMeta, err: AppError): AppError {
+    return this.refused(meta, null, err) as AppError;
+  }
 
   /** invokeModel. */
   async invoke(meta: RequestMeta, input: InvokeArgs): Promise<InvokeResultView> {
@@ -131,14 +142,14 @@ export class InvokeService {
       if (choice.finish_reason) finishReason = choice.finish_reason;
       if (choice.delta.content) yield { id: opened.requestId, delta: choice.delta.content, finishReason: null, usage: null };
     }
-    yield { id: opened.requestId, delta: "", finishReason, usage: usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 } };
+    yield { id: opened.requestId, delta: "", finishReason, usage: usage ?? opened.billed() };
   }
 
   /** A whole answer. */
   async chat(meta: RequestMeta, ref: CallRef, body: ChatBody, metadata?: Record<string, unknown>): Promise<ChatOutcome> {
     const begun = this.begin(meta, ref);
     const started = performance.now();
-    const run = await this.attempts(meta, begun, metadata, this.chatOperation(meta, body, (request, timeoutMs, signal, opened) => callChat(this.outbound, { ...opened, request, timeoutMs, signal })));
+    const run = await this.attempts(meta, begun, metadata, this.chatOperation(meta, body, (request, timeoutMs, signal, opened) => callChat(this.outbound, { ...opened, request, timeoutMs, signal, now: this.now })));
     const served = run.served!;
     await this.finish(meta, begun.call, run.attempts, null, metadata);
     return {
@@ -160,14 +171,16 @@ export class InvokeService {
    */
   async openStream(meta: RequestMeta, ref: CallRef, body: ChatBody, metadata: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<ChatStream> {
     const begun = this.begin(meta, ref);
-    const operation = this.chatOperation(meta, body, (request, timeoutMs, attemptSignal, opened) => openChatStream(this.outbound, { ...opened, request, timeoutMs, signal: attemptSignal }));
+    const operation = this.chatOperation(meta, body, (request, timeoutMs, attemptSignal, opened) => openChatStream(this.outbound, { ...opened, request, timeoutMs, signal: attemptSignal, now: this.now }));
     const run = await this.attempts(meta, begun, metadata, operation, signal);
     const served = run.served!;
+    const billed: { usage: Usage } = { usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 } };
     return {
       requestId: meta.requestId,
       model: served.view.model,
       provider: served.view.provider,
-      chunks: this.relay(meta, begun.call, run.attempts, run.result!, run.settlement!, served.view.model, operation.promptTokens, metadata),
+      chunks: this.relay(meta, begun.call, run.attempts, run.result!, run.settlement!, served.view.model, operation.promptTokens, metadata, billed),
+      billed: () => billed.usage,
     };
   }
 
@@ -181,7 +194,7 @@ export class InvokeService {
       perform: (target, timeoutMs, signal) =>
         this.secrets
           .openSecret(meta.principal.organizationId, target.key.id, (opened) =>
-            callEmbeddings(this.outbound, { adapter: ADAPTERS[opened.endpoint.provider], endpoint: opened.endpoint, secret: opened.secret, request: { ...request, model: target.model }, timeoutMs, signal }),
+            callEmbeddings(this.outbound, { adapter: ADAPTERS[opened.endpoint.provider], endpoint: opened.endpoint, secret: opened.secret, request: { ...request, model: target.model }, timeoutMs, signal, now: this.now }),
           )
           .then((result) => ({ result, usage: { promptTokens: result.usage.promptTokens, completionTokens: 0, totalTokens: result.usage.totalTokens }, servedModel: result.model })),
     };
@@ -243,6 +256,11 @@ export class InvokeService {
     }
     if (run.result === undefined) {
       const error = run.error!;
+      if (signal?.aborted) {
+        // The client left before any provider answered: nobody failed, and nothing was served.
+        await this.finish(meta, begun.call, run.attempts, null, metadata, { stream: true, ended: "client_left" });
+        throw markAudited(new AppError("PROVIDER_ERROR", "The client left before the provider answered"));
+      }
       await this.finish(meta, begun.call, run.attempts, error.code, metadata);
       throw markAudited(error);
     }
@@ -288,6 +306,7 @@ export class InvokeService {
     model: string,
     promptTokens: number,
     metadata: Record<string, unknown> | undefined,
+    billedOut: { usage: Usage },
   ): AsyncGenerator<ChatChunk, void, undefined> {
     let usage: Usage | undefined;
     let servedModel = model;
@@ -313,6 +332,7 @@ export class InvokeService {
       // Without the provider's own count (it comes last), what was streamed is counted at about four characters a token.
       const completion = Math.ceil(completionChars / 4);
       const billed = usage ?? { promptTokens, completionTokens: completion, totalTokens: promptTokens + completion };
+      billedOut.usage = billed;
       settlement.finish(billed, servedModel, failure);
       const code: ErrorCode | null = failure !== null && failure.kind !== "aborted" ? (failure.kind === "timeout" ? "PROVIDER_TIMEOUT" : "PROVIDER_ERROR") : null;
       await this.finish(meta, call, attempts, code, metadata, { stream: true, ...(failure?.kind === "aborted" && { ended: "client_left" }) });
@@ -324,6 +344,7 @@ export class InvokeService {
   private finish(meta: RequestMeta, call: CallPlan, attempts: Attempt[], code: ErrorCode | null, metadata: Record<string, unknown> | undefined, extra?: Record<string, unknown>): Promise<void> {
     const served = attempts.find((a) => a.view.status === "SUCCESS")?.view ?? attempts.at(-1)?.view;
     return this.audit.writeGrouped(meta, { action: "invokeModel", targetKind: call.targetKind, outcome: code === null ? "SUCCESS" : failureOutcome(code) }, (at) => {
+      for (const a of attempts) a.settle?.();
       this.usage.record(meta, call, attempts, at);
       return {
         result: undefined,

@@ -2,6 +2,7 @@
 // authenticate (API key or OIDC JWT; 401 before anything is parsed) -> body limit -> JSON -> Apollo.
 import { HeaderMap, type ApolloServer } from "@apollo/server";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Clock } from "../clock.js";
 import type { Context } from "../context.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
@@ -17,6 +18,7 @@ export interface AppOptions {
   apollo: ApolloServer<Context>;
   services: Services;
   door: Door;
+  clock: Clock;
   logger: Logger;
   tls: boolean;
   corsOrigins: string[];
@@ -37,7 +39,7 @@ interface RequestLog {
 export function createApp(o: AppOptions) {
   const cors = new Set(o.corsOrigins);
   const addresses = new ClientAddressResolver(o.trustedProxies);
-  const wire = createWireDoor({ services: o.services, door: o.door, logger: o.logger, maxBodyBytes: o.maxModelRequestBytes });
+  const wire = createWireDoor({ services: o.services, clock: o.clock, door: o.door, logger: o.logger, maxBodyBytes: o.maxModelRequestBytes });
 
   async function graphql(req: IncomingMessage, res: ServerResponse, log: RequestLog, ip: string): Promise<void> {
     if (req.method !== "GET" && req.method !== "POST") {

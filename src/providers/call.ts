@@ -25,6 +25,8 @@ export interface ChatCall {
   timeoutMs: number;
   /** Aborted when the client left: the provider call is cut and fails with "aborted". */
   signal?: AbortSignal;
+  /** The time an HTTP-date retry-after is read against (the server's injected clock). */
+  now?: () => number;
 }
 
 export interface EmbeddingsCall {
@@ -34,11 +36,12 @@ export interface EmbeddingsCall {
   request: EmbeddingsRequest;
   timeoutMs: number;
   signal?: AbortSignal;
+  now?: () => number;
 }
 
 export async function callChat(outbound: OutboundClient, call: ChatCall): Promise<ChatResult> {
   const wire = call.adapter.chatRequest(call.endpoint, call.secret, call.request, false);
-  const body = await sendForJson(outbound, wire, call.timeoutMs, call.signal);
+  const body = await sendForJson(outbound, wire, call.timeoutMs, call.signal, call.now);
   return call.adapter.readChat(body, call.request);
 }
 
@@ -46,7 +49,7 @@ export async function callEmbeddings(outbound: OutboundClient, call: EmbeddingsC
   const embeddings = call.adapter.embeddings;
   if (!embeddings) throw new UnsupportedByProvider("model", `${call.endpoint.provider} offers no embeddings`);
   const wire = embeddings.request(call.endpoint, call.secret, call.request);
-  const body = await sendForJson(outbound, wire, call.timeoutMs, call.signal);
+  const body = await sendForJson(outbound, wire, call.timeoutMs, call.signal, call.now);
   return embeddings.read(body, call.request);
 }
 
@@ -80,7 +83,7 @@ export async function openChatStream(outbound: OutboundClient, call: ChatCall): 
   if (status < 200 || status >= 300) {
     await drain(res.body);
     watch.stop();
-    throw new ProviderFailure("http", status, retryAfterMs(res.headers));
+    throw new ProviderFailure("http", status, retryAfterMs(res.headers, call.now?.()));
   }
   if (isJson(res.headers["content-type"])) {
     // A 2xx JSON answer to a stream request is not a stream (a server that ignored stream: true, or an error).
@@ -103,7 +106,7 @@ export async function openChatStream(outbound: OutboundClient, call: ChatCall): 
   };
 }
 
-async function sendForJson(outbound: OutboundClient, wire: WireRequest, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+async function sendForJson(outbound: OutboundClient, wire: WireRequest, timeoutMs: number, signal: AbortSignal | undefined, now?: () => number): Promise<unknown> {
   const body = serialize(wire.body);
   let text: string;
   let status: number;
@@ -119,7 +122,7 @@ async function sendForJson(outbound: OutboundClient, wire: WireRequest, timeoutM
     status = res.statusCode;
     if (status < 200 || status >= 300) {
       await drain(res.body);
-      throw new ProviderFailure("http", status, retryAfterMs(res.headers));
+      throw new ProviderFailure("http", status, retryAfterMs(res.headers, now?.()));
     }
     text = await readBounded(res.body);
   } catch (err) {

@@ -204,7 +204,7 @@ describe("routes: validation", () => {
       [{ strategy: "SINGLE", targets: [target({ weight: 1 })] }, /applies only under LOADBALANCE/, "targets[0].weight"],
       [{ targets: [target({ model: "" })] }, /targets\[0\]\.model must have 1 to 200 characters/, "targets[0].model"],
       [{ targets: [target({ model: marker + "x".repeat(200) })] }, /targets\[0\]\.model must have 1 to 200/, "targets[0].model"],
-      [{ targets: [target({ model: `gpt-4o\r\nX-${marker}: 1` })] }, /targets\[0\]\.model must not contain control characters/, "targets[0].model"],
+      [{ targets: [target({ model: `gpt-4o\r\nX-${marker}: 1` })] }, /targets\[0\]\.model must not contain control or formatting characters/, "targets[0].model"],
       [{ retry: { attempts: -1 } }, /retry\.attempts must be between 0 and 5/, "retry.attempts"],
       [{ retry: { attempts: 6 } }, /retry\.attempts must be between 0 and 5/, "retry.attempts"],
       [{ retry: { attempts: 1, onStatusCodes: [] } }, /at least one status code/, "retry.onStatusCodes"],

@@ -54,7 +54,8 @@ const MAX_MODEL_LENGTH = 200;
 export function validateModelName(model: string, field: string): string {
   const trimmed = model.trim();
   if (trimmed.length === 0 || trimmed.length > MAX_MODEL_LENGTH) throw badInput(`${field} must have 1 to ${MAX_MODEL_LENGTH} characters`, field);
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw badInput(`${field} must not contain control characters`, field);
+  // Bidi overrides and zero-width characters would spoof the name in the audit log and usage rows.
+  if (UNSAFE_IN_NAMES.test(trimmed)) throw badInput(`${field} must not contain control or formatting characters`, field);
   return trimmed;
 }
 

@@ -3,6 +3,7 @@
 // pipeline as invokeModel (InvokeService): authentication, policies, budget, routing, usage, audit.
 // `model` is `@<virtual-key>/<model>` or a route's slug.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
 import { AppError, badInput } from "../../errors.js";
 import type { Door } from "../../http/authenticate.js";
@@ -17,6 +18,7 @@ import { chatCompletionBody, describeIssue, embeddingsBody, PASS_THROUGH_FIELDS,
 
 export interface WireDoorOptions {
   services: Services;
+  clock: Clock;
   door: Door;
   logger: Logger;
   maxBodyBytes: number;
@@ -36,9 +38,13 @@ const ENDPOINTS: Record<string, { endpoint: Endpoint; method: "GET" | "POST" }> 
   "/v1/models": { endpoint: "models", method: "GET" },
 };
 
+/** Everything under /v1/ is answered in OpenAI's shapes, an unknown path too. */
 export function isWirePath(path: string): boolean {
-  return path in ENDPOINTS;
+  return path.startsWith("/v1/");
 }
+
+/** After a 413 the rest of the body is read and dropped for this long, so that the client sees the answer (RFC 9112, 9.6). */
+const LINGER_MS = 5_000;
 
 export function createWireDoor(o: WireDoorOptions) {
   const { invoke } = o.services;
@@ -46,7 +52,7 @@ export function createWireDoor(o: WireDoorOptions) {
   async function chat(meta: RequestMeta, body: ChatCompletionBody, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ref = refOf(body.model);
     const chatBody = toChatBody(body);
-    const created = Math.floor(Date.now() / 1000);
+    const created = Math.floor(o.clock.now().getTime() / 1000);
     if (!body.stream) {
       const done = await invoke.chat(meta, ref, chatBody);
       return sendJson(res, 200, chatCompletion(meta.requestId, created, done.result));
@@ -69,7 +75,8 @@ export function createWireDoor(o: WireDoorOptions) {
         if (chunk.choices.length > 0) await write(res, chunkEvent(meta.requestId, created, model, chunk), left.signal);
         if (left.signal.aborted) return;
       }
-      if (body.stream_options?.include_usage) await write(res, usageEvent(meta.requestId, created, model, usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 }), left.signal);
+      // The provider's own count, else what the call is billed (a provider that reports none).
+      if (body.stream_options?.include_usage) await write(res, usageEvent(meta.requestId, created, model, usage ?? opened.billed()), left.signal);
       res.end(DONE_EVENT);
     } catch (err) {
       // The stream is already open: the error is its last event, and no [DONE] follows.
@@ -81,7 +88,7 @@ export function createWireDoor(o: WireDoorOptions) {
 
   async function embeddings(meta: RequestMeta, raw: unknown, res: ServerResponse): Promise<void> {
     const parsed = embeddingsBody.safeParse(raw);
-    if (!parsed.success) throw refusal(parsed.error);
+    if (!parsed.success) throw invoke.refuse(meta, refusal(parsed.error));
     const { model, ...request } = parsed.data;
     const done = await invoke.embed(meta, refOf(model), request);
     sendJson(res, 200, embeddingList(done.result));
@@ -97,9 +104,10 @@ export function createWireDoor(o: WireDoorOptions) {
   return async function serveWire(req: IncomingMessage, res: ServerResponse, path: string, log: WireRequestLog, ip: string): Promise<void> {
     const route = ENDPOINTS[path];
     const requestId = log.requestId;
+    if (!route) return sendWireError(res, new AppError("NOT_FOUND", "No such endpoint"), requestId, { status: 404, code: "unknown_url" });
     if (req.method !== route.method) {
       res.setHeader("allow", route.method);
-      return sendWireError(res, new AppError("BAD_REQUEST", `Use ${route.method}`), requestId);
+      return sendWireError(res, new AppError("BAD_REQUEST", `Use ${route.method}`), requestId, { status: 405, code: "method_not_allowed" });
     }
     const userAgent = typeof req.headers["user-agent"] === "string" ? req.headers["user-agent"] : null;
     const auth = await o.door.check(req.headers.authorization, { requestId, ip, userAgent });
@@ -117,16 +125,12 @@ export function createWireDoor(o: WireDoorOptions) {
       try {
         raw = JSON.parse((await readBody(req, o.maxBodyBytes)).toString("utf8"));
       } catch (err) {
-        if (err instanceof BodyTooLargeError) {
-          res.setHeader("connection", "close");
-          res.statusCode = 413;
-          return sendWireError413(res, o.maxBodyBytes, requestId);
-        }
-        throw new AppError("BAD_REQUEST", "The request body is not valid JSON");
+        if (err instanceof BodyTooLargeError) return refuseTooLarge(req, res, o.maxBodyBytes, requestId);
+        throw invoke.refuse(meta, new AppError("BAD_REQUEST", "The request body is not valid JSON"));
       }
       if (route.endpoint === "embeddings") return await embeddings(meta, raw, res);
       const parsed = chatCompletionBody.safeParse(raw);
-      if (!parsed.success) throw refusal(parsed.error);
+      if (!parsed.success) throw invoke.refuse(meta, refusal(parsed.error));
       await chat(meta, parsed.data, req, res);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
@@ -181,7 +185,18 @@ function sendJson(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-function sendWireError413(res: ServerResponse, limit: number, requestId: string): void {
+/**
+ * 413, then the rest of the body is read and dropped for a while before the connection closes:
+ * a client still sending would otherwise see its connection reset instead of the answer.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number, requestId: string): void {
+  res.setHeader("connection", "close");
+  res.shouldKeepAlive = false;
+  const socket = req.socket;
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  req.once("end", () => clearTimeout(linger));
+  req.resume();
   sendJson(res, 413, JSON.stringify({ error: { message: `The request body is larger than ${limit} bytes`, type: "invalid_request_error", param: null, code: "request_too_large", request_id: requestId } }));
 }
 

@@ -29,8 +29,8 @@ const BY_CODE: Record<ErrorCode, WireError> = {
 };
 
 /** OpenAI's error body for an error (its message is ours: a provider's body never gets here). */
-export function wireError(err: AppError, requestId: string): { status: number; headers: Record<string, string>; body: string } {
-  const shape = BY_CODE[err.code] ?? BY_CODE.INTERNAL_SERVER_ERROR;
+export function wireError(err: AppError, requestId: string, override?: Partial<WireError>): { status: number; headers: Record<string, string>; body: string } {
+  const shape = { ...(BY_CODE[err.code] ?? BY_CODE.INTERNAL_SERVER_ERROR), ...override };
   const headers: Record<string, string> = {};
   const retryAfter = err.extensions.retryAfterSeconds;
   if (typeof retryAfter === "number") headers["retry-after"] = String(Math.max(1, Math.ceil(retryAfter)));
@@ -40,8 +40,8 @@ export function wireError(err: AppError, requestId: string): { status: number; h
   return { status: shape.status, headers, body: JSON.stringify({ error: { message, type: shape.type, param: field, code: shape.code, request_id: requestId } }) };
 }
 
-export function sendWireError(res: ServerResponse, err: AppError, requestId: string): void {
-  const { status, headers, body } = wireError(err, requestId);
+export function sendWireError(res: ServerResponse, err: AppError, requestId: string, override?: Partial<WireError>): void {
+  const { status, headers, body } = wireError(err, requestId, override);
   res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.setHeader("content-type", "application/json; charset=utf-8");

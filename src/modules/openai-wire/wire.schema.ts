@@ -113,10 +113,18 @@ export const embeddingsBody = z
 
 export type EmbeddingsBody = z.infer<typeof embeddingsBody>;
 
+const FREE_FORM_MAPS = new Set(["metadata", "logit_bias", "parameters", "schema", "prediction"]);
+
 /** The first problem of a refused body, as "field: what is wrong", built from the path and the kind of problem only. */
 export function describeIssue(error: z.ZodError): { field: string; message: string } {
   const issue = error.issues[0];
-  const field = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("") || "body";
+  // The keys inside a free-form map are the caller's data: the path stops at the map.
+  const path: PropertyKey[] = [];
+  for (const segment of issue.path) {
+    path.push(segment);
+    if (typeof segment === "string" && FREE_FORM_MAPS.has(segment)) break;
+  }
+  const field = path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("") || "body";
   const what = (() => {
     switch (issue.code) {
       case "unrecognized_keys":

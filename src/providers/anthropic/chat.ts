@@ -93,11 +93,13 @@ function turnOf(message: Exclude<ChatMessage, SystemMessage>): Turn {
 function userBlock(part: ContentPart): Block[] {
   if (part.type === "text") return textBlocks(part.text);
   const url = part.image_url.url;
-  if (url.startsWith("https://")) return [{ type: "image", source: { type: "url", url } }];
-  const data = /^data:([^;,]+);base64,(.+)$/s.exec(url);
+  // Schemes and media types are case-insensitive (RFC 3986, RFC 2045); Anthropic wants them lower-case.
+  if (/^https:\/\//i.test(url)) return [{ type: "image", source: { type: "url", url } }];
+  const data = /^data:([^;,]+);base64,(.+)$/is.exec(url);
   if (data == null) throw new UnsupportedByProvider("messages", "Anthropic accepts images as https or base64 data: URLs");
-  if (!IMAGE_TYPES.has(data[1])) throw new UnsupportedByProvider("messages", "Anthropic accepts JPEG, PNG, GIF and WebP images");
-  return [{ type: "image", source: { type: "base64", media_type: data[1], data: data[2] } }];
+  const mediaType = data[1].toLowerCase();
+  if (!IMAGE_TYPES.has(mediaType)) throw new UnsupportedByProvider("messages", "Anthropic accepts JPEG, PNG, GIF and WebP images");
+  return [{ type: "image", source: { type: "base64", media_type: mediaType, data: data[2] } }];
 }
 
 function textBlocks(text: string): Block[] {

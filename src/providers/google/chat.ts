@@ -99,9 +99,9 @@ function callPart(call: ToolCall, i: number): Part {
 function userPart(part: ContentPart): Part[] {
   if (part.type === "text") return textParts(part.text);
   // An https image would need fileData, which takes files uploaded to Google first.
-  const data = /^data:([^;,]+);base64,(.+)$/s.exec(part.image_url.url);
+  const data = /^data:([^;,]+);base64,(.+)$/is.exec(part.image_url.url);
   if (data == null) throw new UnsupportedByProvider("messages", "Gemini accepts images as data: URLs");
-  return [{ inlineData: { mimeType: data[1], data: data[2] } }];
+  return [{ inlineData: { mimeType: data[1].toLowerCase(), data: data[2] } }];
 }
 
 function textParts(content: string | TextPart[]): Part[] {

@@ -58,14 +58,22 @@ export interface AuditRow {
   details: Record<string, any> | null;
 }
 
-/** The invokeModel audit events of a request. */
+/** The invokeModel audit events of a request (every page: events come oldest first). */
 export async function invokeEvents(t: TestServer, requestId: string): Promise<AuditRow[]> {
-  const data = await t
-    .client(t.ownerKey)
-    .data(`query($f: AuditFilter) { auditEvents(filter: $f, first: 100) { nodes { action outcome targetKind targetId workspaceId requestId details } } }`, {
-      f: { action: "invokeModel" },
-    });
-  return data.auditEvents.nodes.filter((e: AuditRow) => e.requestId === requestId);
+  const found: AuditRow[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const data: any = await t
+      .client(t.ownerKey)
+      .data(
+        `query($f: AuditFilter, $after: String) { auditEvents(filter: $f, first: 100, after: $after) {
+          nodes { action outcome targetKind targetId workspaceId requestId details } pageInfo { hasNextPage endCursor } } }`,
+        { f: { action: "invokeModel" }, after },
+      );
+    found.push(...data.auditEvents.nodes.filter((e: AuditRow) => e.requestId === requestId));
+    if (!data.auditEvents.pageInfo.hasNextPage) return found;
+    after = data.auditEvents.pageInfo.endCursor;
+  }
 }
 
 /**

@@ -52,6 +52,14 @@ export class AuditedWriter {
   }
 
   private transaction<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
+    try {
+      return this.runTransaction(meta, spec, fn);
+    } finally {
+      this.mark.changed();
+    }
+  }
+
+  private runTransaction<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
     return this.db.transaction(
       (tx) => {
         const at = this.clock.now();

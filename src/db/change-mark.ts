@@ -19,7 +19,9 @@ export class ChangeMark {
    * Differs from the previous value whenever a tracked write or another connection's commit
    * happened in between. A model call asks several times in one synchronous run (the key's cache,
    * the policies of the call and of each target): the answer is kept until that run ends, or until
-   * changed() says this connection wrote something a cache holds.
+   * changed() says this connection wrote something a cache holds. (Kept for a whole event-loop
+   * turn it would save more, but a change made by another connection would then be missed by a
+   * read in the same turn.)
    */
   current(): string {
     if (this.memo === null) {
@@ -41,11 +43,42 @@ export class ChangeMark {
 
   /** Runs writes that no cache depends on, so that they leave the mark as it was. */
   untracked<T>(write: () => T): T {
+    // Nested (a budget settled inside a model call's grouped write): the outermost counts it all, once.
+    if (this.untrackedDepth > 0) return write();
     const before = this.totalChanges.get() as number;
+    this.untrackedDepth++;
     try {
       return write();
     } finally {
+      this.untrackedDepth--;
       this.untrackedChanges += (this.totalChanges.get() as number) - before;
     }
+  }
+
+  private untrackedDepth = 0;
+}
+
+/** A cache of what the database holds, emptied whenever the change mark moves (and when it is full). */
+export class MarkedCache<V> {
+  private readonly entries = new Map<string, V>();
+  private filledAt = "";
+
+  constructor(
+    private readonly mark: ChangeMark,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(key: string, load: () => V): V {
+    const mark = this.mark.current();
+    if (mark !== this.filledAt || this.entries.size >= this.maxEntries) {
+      this.entries.clear();
+      this.filledAt = mark;
+    }
+    let value = this.entries.get(key);
+    if (value === undefined) {
+      value = load();
+      this.entries.set(key, value);
+    }
+    return value;
   }
 }

@@ -28,6 +28,8 @@ describe("ChangeMark", () => {
         ours.prepare("INSERT INTO counters VALUES (3)").run();
         throw new Error("rolled back");
       })())).toThrow("rolled back");
+      // Nested untracked writes are counted once (a budget settled inside a grouped write).
+      mark.untracked(() => mark.untracked(() => ours.prepare("INSERT INTO counters VALUES (5)").run()));
       await nextRun();
       expect(mark.current()).toBe(start);
       ours.prepare("INSERT INTO cached VALUES (1)").run();

@@ -13,6 +13,7 @@ import { virtualKeys } from "../src/db/schema.js";
 import { newId } from "../src/ids.js";
 import { KeyStore } from "../src/modules/master-keys/key-store.js";
 import { OrganizationService } from "../src/modules/organizations/organization.service.js";
+import { ChangeMark } from "../src/db/change-mark.js";
 import { SecretBox, type SecretBinding } from "../src/modules/virtual-keys/secret-box.js";
 import { Provider } from "../src/modules/virtual-keys/virtual-key.type.js";
 
@@ -35,7 +36,7 @@ const database = openDatabase(dataDir);
 try {
   const keys = new KeyStore(database.db, new KeyRing([{ version: 1, key: randomBytes(32) }]));
   const { organizationId } = new OrganizationService(database.db, keys, systemClock).create("Bench");
-  const box = new SecretBox(database.db, keys);
+  const box = new SecretBox(database.db, keys, new ChangeMark(database.sqlite));
   const binding: SecretBinding = {
     virtualKeyId: newId("VirtualKey"),
     secretVersion: 1,

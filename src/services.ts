@@ -61,14 +61,14 @@ export function createServices(deps: ServiceDeps) {
   const sso = new SsoService(deps.db, auditWriter, deps.outbound, workspaces);
   const ssoSignIn = new SsoSignIn(deps.db, deps.clock);
   // secrets.openSecret is for the provider-calling service only; nothing else opens a secret.
-  const secrets = new SecretBox(deps.db, deps.keys);
+  const secrets = new SecretBox(deps.db, deps.keys, deps.changeMark);
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
   const routes = new RouteService(deps.db, auditWriter, workspaces);
   const policies = new PolicyService(deps.db, auditWriter);
   const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark });
   // One breaker and set of health figures per target, for the life of the server.
   const health = new TargetHealth(deps.clock);
-  const virtualKeyCalls = new VirtualKeyCalls(deps.db);
+  const virtualKeyCalls = new VirtualKeyCalls(deps.db, deps.changeMark);
   const routeCalls = new RouteCalls(deps.db);
   const invoke = new InvokeService(
     auditWriter,

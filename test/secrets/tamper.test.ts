@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyRing, MasterKeyMismatchError, MissingMasterKeyError } from "../../src/crypto/key-ring.js";
 import { openDatabase } from "../../src/db/client.js";
 import { KeyStore } from "../../src/modules/master-keys/key-store.js";
+import { ChangeMark } from "../../src/db/change-mark.js";
 import { SecretBox, SecretUnavailableError } from "../../src/modules/virtual-keys/secret-box.js";
 import { fakeDns } from "../harness/loopback.js";
 import { startServer, type TestServer } from "../harness/server.js";
@@ -116,7 +117,7 @@ describe("master keys and data keys", () => {
     await t.close();
     box = (keyRing) => {
       const database = openDatabase(t.dataDir);
-      return { box: new SecretBox(database.db, new KeyStore(database.db, keyRing)), close: () => database.sqlite.close() };
+      return { box: new SecretBox(database.db, new KeyStore(database.db, keyRing), new ChangeMark(database.sqlite)), close: () => database.sqlite.close() };
     };
   });
 

@@ -5,6 +5,7 @@
 import canonicalize from "canonicalize";
 import { and, eq, sql } from "drizzle-orm";
 import { DecryptionError, open, seal } from "../../crypto/aead.js";
+import { MarkedCache, type ChangeMark } from "../../db/change-mark.js";
 import type { Db } from "../../db/client.js";
 import { virtualKeys } from "../../db/schema.js";
 import type { KeyStore } from "../master-keys/key-store.js";
@@ -38,10 +39,18 @@ export class SecretBox {
   // Prepared once: building the query on every call costs more than the decryption (bench/secrets.ts).
   private readonly sealedRow;
 
+  /**
+   * Sealed rows (ciphertext and what it is bound to, never a plaintext) by virtual key, valid
+   * until the change mark moves: reading and binding the row cost as much as opening it.
+   */
+  private readonly sealedCache: MarkedCache<{ binding: SecretBinding; sealedSecret: Buffer; aad: Buffer }>;
+
   constructor(
     db: Db,
     private readonly keys: KeyStore,
+    mark: ChangeMark,
   ) {
+    this.sealedCache = new MarkedCache(mark);
     this.sealedRow = db
       .select({
         provider: virtualKeys.provider,
@@ -72,16 +81,10 @@ export class SecretBox {
    * when its master key version is missing (MissingMasterKeyError) or wrong.
    */
   async openSecret<T>(organizationId: string, virtualKeyId: string, use: (opened: OpenedSecret) => T | Promise<T>): Promise<T> {
-    const row = this.sealedRow.get({ organizationId, virtualKeyId });
-    if (!row) throw new SecretUnavailableError(virtualKeyId, "no such virtual key in this organization");
-    const binding: SecretBinding = {
-      virtualKeyId,
-      secretVersion: row.secretVersion,
-      endpoint: { provider: row.provider as Provider, baseUrl: row.baseUrl, providerOptions: (row.providerOptions as ProviderOptions | null) ?? null },
-    };
+    const { binding, sealedSecret, aad } = this.sealed(organizationId, virtualKeyId);
     let plaintext: Buffer;
     try {
-      plaintext = open(this.keys.dataKey(organizationId), row.sealedSecret, additionalData(organizationId, binding));
+      plaintext = open(this.keys.dataKey(organizationId), sealedSecret, aad);
     } catch (err) {
       if (err instanceof DecryptionError) throw new SecretUnavailableError(virtualKeyId, err.message);
       throw err;
@@ -91,6 +94,19 @@ export class SecretBox {
     } finally {
       plaintext.fill(0);
     }
+  }
+
+  private sealed(organizationId: string, virtualKeyId: string) {
+    return this.sealedCache.get(`${organizationId}\u0000${virtualKeyId}`, () => {
+      const row = this.sealedRow.get({ organizationId, virtualKeyId });
+      if (!row) throw new SecretUnavailableError(virtualKeyId, "no such virtual key in this organization");
+      const binding: SecretBinding = {
+        virtualKeyId,
+        secretVersion: row.secretVersion,
+        endpoint: { provider: row.provider as Provider, baseUrl: row.baseUrl, providerOptions: (row.providerOptions as ProviderOptions | null) ?? null },
+      };
+      return { binding, sealedSecret: row.sealedSecret, aad: additionalData(organizationId, binding) };
+    });
   }
 }
 

@@ -3,6 +3,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
+import { MarkedCache, type ChangeMark } from "../../db/change-mark.js";
 import type { Db } from "../../db/client.js";
 import { virtualKeys } from "../../db/schema.js";
 import { notFound } from "../../errors.js";
@@ -21,8 +22,11 @@ export class VirtualKeyCalls {
   private readonly byId;
   private readonly bySlug;
   private readonly all;
+  /** Keys by reference, valid until the change mark moves (a rename, a new slug, a deletion). */
+  private readonly cache: MarkedCache<TargetKey | null>;
 
-  constructor(db: Db) {
+  constructor(db: Db, mark: ChangeMark) {
+    this.cache = new MarkedCache(mark);
     const where = (column: typeof virtualKeys.id | typeof virtualKeys.slug) =>
       and(eq(virtualKeys.organizationId, sql.placeholder("organizationId")), eq(column, sql.placeholder("reference")));
     this.byId = db.select(KEY).from(virtualKeys).where(where(virtualKeys.id)).prepare();
@@ -60,6 +64,7 @@ export class VirtualKeyCalls {
 
   private find(organizationId: string, reference: string): TargetKey | undefined {
     if (reference.length > MAX_REFERENCE_LENGTH) return undefined;
-    return (isId(reference, "VirtualKey") ? this.byId : this.bySlug).get({ organizationId, reference });
+    const key = this.cache.get(`${organizationId}\u0000${reference}`, () => (isId(reference, "VirtualKey") ? this.byId : this.bySlug).get({ organizationId, reference }) ?? null);
+    return key ?? undefined;
   }
 }

@@ -23,6 +23,8 @@ export class GroupCommit {
     // better-sqlite3 runs a transaction function called inside another as a savepoint.
     const one = sqlite.transaction((write: () => unknown) => write());
     const outer = sqlite.transaction((batch: Queued[], results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[]) => {
+      // Alone in its transaction, a write needs no savepoint: its failure rolls back only itself anyway.
+      if (batch.length === 1) return void results.push({ ok: true, value: batch[0].write() });
       for (const item of batch) {
         try {
           results.push({ ok: true, value: one(item.write) });

@@ -46,6 +46,21 @@ export function auditEventHash(event: AuditEventView): string {
   return sha256Hex(event.previousHash + canonicalize(body));
 }
 
+/**
+ * The same hash as auditEventHash, for an event whose details are already canonical JSON (the
+ * writer has them so): the event's canonical form is assembled around them instead of
+ * canonicalizing the details a second time. Keys in RFC 8785 order (UTF-16 code units).
+ */
+export function auditEventHashOfCanonical(event: Omit<AuditEventView, "details">, canonicalDetails: string | null): string {
+  const s = JSON.stringify;
+  const canonical =
+    `{"action":${s(event.action)},"actorId":${s(event.actorId)},"actorKind":${s(event.actorKind)},"details":${canonicalDetails ?? "null"},` +
+    `"id":${s(event.id)},"ip":${s(event.ip)},"occurredAt":${s(event.occurredAt)},"outcome":${s(event.outcome)},` +
+    `"previousHash":${s(event.previousHash)},"requestId":${s(event.requestId)},"sequence":${canonicalize(event.sequence)},` +
+    `"targetId":${s(event.targetId)},"targetKind":${s(event.targetKind)},"userAgent":${s(event.userAgent)},"workspaceId":${s(event.workspaceId)}}`;
+  return sha256Hex(event.previousHash + canonical);
+}
+
 export interface ChainCheck {
   valid: boolean;
   checkedEvents: number;

@@ -4,7 +4,7 @@ import canonicalize from "canonicalize";
 import type Database from "better-sqlite3";
 import type { Queryable } from "../../db/types.js";
 import { newId } from "../../ids.js";
-import { auditEventHash, GENESIS_HASH, type AuditEventView } from "./audit-chain.js";
+import { auditEventHashOfCanonical, GENESIS_HASH, type AuditEventView } from "./audit-chain.js";
 
 export interface AuditEntry {
   organizationId: string;
@@ -79,11 +79,11 @@ export function appendAuditEvent(tx: Queryable, entry: AuditEntry, at: Date): Au
     ip: entry.ip ?? null,
     userAgent: entry.userAgent ? entry.userAgent.slice(0, MAX_USER_AGENT) : null,
     requestId: entry.requestId ?? null,
-    // Stored canonical and read back parsed, so that the hash is over what the API returns.
-    details: canonicalDetails === null ? null : JSON.parse(canonicalDetails),
+    // Stored canonical: what the API returns parses to the same value the hash covers.
+    details,
     previousHash: head?.hash ?? GENESIS_HASH,
   };
-  const hash = auditEventHash(view);
+  const hash = auditEventHashOfCanonical(view, canonicalDetails);
   s.insert.run({ ...view, organizationId: entry.organizationId, occurredAt: at.getTime(), details: canonicalDetails, hash });
   return { ...view, hash };
 }

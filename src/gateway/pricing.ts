@@ -29,6 +29,11 @@ const PER_MILLION: Record<string, Price> = {
   "gemini-2.0-flash": { prompt: 0.1, completion: 0.4 },
   "gemini-2.5-pro": { prompt: 1.25, completion: 10 },
   "gemini-2.5-flash": { prompt: 0.3, completion: 2.5 },
+  // Embeddings bill their input only.
+  "text-embedding-3-small": { prompt: 0.02, completion: 0 },
+  "text-embedding-3-large": { prompt: 0.13, completion: 0 },
+  "text-embedding-ada-002": { prompt: 0.1, completion: 0 },
+  "gemini-embedding-001": { prompt: 0.15, completion: 0 },
 };
 
 // Longest first, so that "gpt-4o-mini" wins over "gpt-4o".

@@ -125,7 +125,9 @@ async function startPortcullis(): Promise<Portcullis> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "portcullis-bench-gateway-"));
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`] : [];
-  const child = spawn(process.execPath, [...profile, join(ROOT, "dist/main.js")], {
+  // BENCH_NODE_ARGS: V8 or Node flags for the server under test (e.g. heap sizing), to compare.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, join(ROOT, "dist/main.js")], {
     cwd: ROOT,
     stdio: ["ignore", "inherit", "inherit"],
     env: {

@@ -1,5 +1,7 @@
 // The whole request pipeline: request ID and headers -> health routes -> for /graphql:
-// authenticate (API key or OIDC JWT; 401 before anything is parsed) -> body limit -> JSON -> Apollo.
+// authenticate (API key or OIDC JWT; 401 before anything is parsed) -> body limit -> JSON -> Apollo;
+// for /v1/*: the OpenAI wire format (src/modules/openai-wire), through the same door check.
+// WebSocket upgrades on /graphql are src/http/websocket.ts.
 import { HeaderMap, type ApolloServer } from "@apollo/server";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../clock.js";

@@ -10,13 +10,22 @@ export type RandomSource = () => number;
 export const DEFAULT_RETRY_STATUS_CODES: readonly number[] = [429, 500, 502, 503, 504];
 
 /**
- * SINGLE tries its one target; FALLBACK tries every target in order; LOADBALANCE picks one
- * target with probability proportional to its weight (an omitted weight counts as 1).
+ * SINGLE tries its one target; FALLBACK tries every target in order; LOADBALANCE picks the first
+ * target with probability proportional to its weight (an omitted weight counts as 1), and the
+ * others follow in the same weighted way, so that a call whose pick is resting (open circuit) or
+ * failing goes on to a healthy one instead of failing with it.
  */
 export function plan<T extends { weight: number | null }>(strategy: Strategy, targets: readonly T[], random: RandomSource): T[] {
   if (strategy === "FALLBACK") return [...targets];
-  if (strategy === "LOADBALANCE") return [pickWeighted(targets, random)];
-  return targets.slice(0, 1);
+  if (strategy !== "LOADBALANCE") return targets.slice(0, 1);
+  const rest = [...targets];
+  const order: T[] = [];
+  while (rest.length > 1) {
+    const picked = pickWeighted(rest, random);
+    order.push(picked);
+    rest.splice(rest.indexOf(picked), 1);
+  }
+  return [...order, ...rest];
 }
 
 export function pickWeighted<T extends { weight: number | null }>(targets: readonly T[], random: RandomSource): T {

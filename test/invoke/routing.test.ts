@@ -133,6 +133,21 @@ describe("invokeModel: routing", () => {
     expect(backup.requests).toHaveLength(2);
   });
 
+  it("LOADBALANCE: a call whose weighted pick fails or rests goes on to the other target", async () => {
+    const r = await route(t, { strategy: "LOADBALANCE", targets: [{ virtualKey: keyA.id, model: "gpt-4o", weight: 3 }, { virtualKey: keyB.id, model: "claude-3-haiku", weight: 1 }] });
+    primary.setDefault({ kind: "fail", status: 503 });
+    const outs = [];
+    for (let i = 0; i < 6; i++) {
+      randoms.push(0.1); // A picked first every time
+      outs.push((await invoke(r.id)).body.data.invokeModel);
+    }
+    expect(outs.map((o) => o.provider)).toEqual(Array(6).fill("ANTHROPIC"));
+    // Five failures open A's circuit: the sixth call skips it without calling it.
+    expect(primary.requests).toHaveLength(5);
+    expect(statuses(outs[0].attempts)).toEqual([["A", "FAILED", 503], ["B", "SUCCESS", 200]]);
+    expect(statuses(outs[5].attempts)).toEqual([["A", "SKIPPED", null], ["B", "SUCCESS", 200]]);
+  });
+
   it("pickWeighted: proportional to weight, an omitted weight counting as 1", () => {
     const targets = [{ name: "a", weight: 1 }, { name: "b", weight: null }, { name: "c", weight: 2 }];
     expect([0, 0.24, 0.26, 0.49, 0.51, 0.999].map((x) => pickWeighted(targets, () => x).name)).toEqual(["a", "a", "b", "b", "c", "c"]);

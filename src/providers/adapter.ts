@@ -1,6 +1,7 @@
 // What a provider adapter is: data about one provider's wire format, applied by one engine
 // (call.ts). An adapter builds the request from the sealed endpoint and the chat request, and
 // reads the provider's answer (whole or streamed) back into the OpenAI vocabulary.
+import { ProviderFailure } from "./errors.js";
 import type { ChatRequest, ChatResult, EmbeddingsRequest, EmbeddingsResult, ProviderEndpoint, StreamDecoder } from "./types.js";
 
 export interface WireRequest {
@@ -31,6 +32,18 @@ export function baseOf(endpoint: ProviderEndpoint, fallback: string): string {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** One server-sent event's JSON object; anything else makes the stream unreadable. */
+export function parseEventObject(data: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    throw new ProviderFailure("invalid_response");
+  }
+  if (!isRecord(value)) throw new ProviderFailure("invalid_response");
+  return value;
 }
 
 export function count(value: unknown): number {

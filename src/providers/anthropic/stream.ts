@@ -1,7 +1,7 @@
 // Anthropic's streamed Messages events, read into OpenAI's chunk vocabulary. Anthropic streams
 // content blocks (text, tool_use, thinking) by block index; OpenAI streams one delta with text
 // and tool calls numbered among tool calls only.
-import { isRecord } from "../adapter.js";
+import { isRecord, parseEventObject } from "../adapter.js";
 import { ProviderFailure } from "../errors.js";
 import type { ChatChunk, ChatRequest, FinishReason, StreamDecoder } from "../types.js";
 import { finishOf, jsonToolName, usageOf } from "./chat.js";
@@ -30,7 +30,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   }
 
   push(event: { event?: string; data: string }): ChatChunk[] {
-    const data = parse(event.data);
+    const data = parseEventObject(event.data);
     switch (data.type) {
       case "message_start": {
         const message = need(isRecord(data.message) && data.message);
@@ -100,16 +100,6 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   #chunk(delta: Delta, finish: FinishReason | null = null): ChatChunk {
     return { ...this.#modelField(), choices: [{ index: 0, delta, finish_reason: finish }] };
   }
-}
-
-function parse(data: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(data);
-    if (isRecord(value)) return value;
-  } catch {
-    // fall through
-  }
-  throw new ProviderFailure("invalid_response");
 }
 
 /** The value when the event has the documented shape, else the stream is unreadable. */

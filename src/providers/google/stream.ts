@@ -1,7 +1,7 @@
 // Gemini's streamGenerateContent (alt=sse) read into OpenAI's chunk vocabulary. Each event is a
 // whole GenerateContentResponse holding the next piece of every candidate; function calls come
 // whole, never split across events.
-import { isRecord } from "../adapter.js";
+import { isRecord, parseEventObject } from "../adapter.js";
 import { ProviderFailure } from "../errors.js";
 import type { ChatChunk, StreamDecoder, ToolCallDelta, Usage } from "../types.js";
 import { blocked, callId, candidateIndex, finishOf, partsOf, usageOf } from "./chat.js";
@@ -24,7 +24,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
   }
 
   push(event: { event?: string; data: string }): ChatChunk[] {
-    const body = parse(event.data);
+    const body = parseEventObject(event.data);
     // An error after the 200 began; its message is provider text, only the status is kept.
     if (isRecord(body.error)) throw new ProviderFailure("http", httpStatus(body.error.code), null);
     if (typeof body.modelVersion === "string") this.#model = body.modelVersion;
@@ -83,16 +83,6 @@ export class GeminiStreamDecoder implements StreamDecoder {
   #modelField(): { model?: string } {
     return this.#model != null ? { model: this.#model } : {};
   }
-}
-
-function parse(data: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(data);
-    if (isRecord(value)) return value;
-  } catch {
-    // fall through
-  }
-  throw new ProviderFailure("invalid_response");
 }
 
 function httpStatus(code: unknown): number {

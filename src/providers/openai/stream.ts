@@ -1,6 +1,6 @@
 // OpenAI's streamed chat completions: one chat.completion.chunk per event, a usage chunk at the
 // end (stream_options.include_usage), then `data: [DONE]`.
-import { isRecord } from "../adapter.js";
+import { isRecord, parseEventObject } from "../adapter.js";
 import { ProviderFailure } from "../errors.js";
 import type { ChatChunk, StreamDecoder, ToolCallDelta } from "../types.js";
 import { openAiFinishReason, openAiUsage } from "./chat.js";
@@ -17,13 +17,7 @@ class OpenAiStreamDecoder implements StreamDecoder {
       this.complete = true;
       return [];
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(event.data);
-    } catch {
-      throw new ProviderFailure("invalid_response");
-    }
-    if (!isRecord(parsed)) throw new ProviderFailure("invalid_response");
+    const parsed = parseEventObject(event.data);
     if (parsed.error !== undefined && parsed.error !== null) throw streamedError(parsed.error);
     if (event.event === "error") throw streamedError(parsed);
     const chunk = readChunk(parsed);

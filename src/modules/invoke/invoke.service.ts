@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
 import { AppError, badInput, type ErrorCode } from "../../errors.js";
-import type { Attempt, AttemptRunner, AttemptView, CallPlan, CallPolicies, Operation } from "../../gateway/attempts.js";
+import type { Attempt, AttemptRunner, AttemptView, CallPlan, CallPolicies, Operation, Performed } from "../../gateway/attempts.js";
 import { failureError } from "../../gateway/attempts.js";
 import type { PolicyEnforcer } from "../../gateway/enforcement.types.js";
 import { costUsd } from "../../gateway/pricing.js";
@@ -149,7 +149,11 @@ export class InvokeService {
   async chat(meta: RequestMeta, ref: CallRef, body: ChatBody, metadata?: Record<string, unknown>): Promise<ChatOutcome> {
     const begun = this.begin(meta, ref);
     const started = performance.now();
-    const run = await this.attempts(meta, begun, metadata, this.chatOperation(meta, body, (request, timeoutMs, signal, opened) => callChat(this.outbound, { ...opened, request, timeoutMs, signal, now: this.now })));
+    const run = await this.attempts(meta, begun, metadata, this.chatOperation(meta, body, async (request, timeoutMs, signal, opened) => {
+        const result = await callChat(this.outbound, { ...opened, request, timeoutMs, signal, now: this.now });
+        return { result, usage: result.usage, servedModel: result.model };
+      }),
+    );
     const served = run.served!;
     await this.finish(meta, begun.call, run.attempts, null, metadata);
     return {
@@ -171,7 +175,10 @@ export class InvokeService {
    */
   async openStream(meta: RequestMeta, ref: CallRef, body: ChatBody, metadata: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<ChatStream> {
     const begun = this.begin(meta, ref);
-    const operation = this.chatOperation(meta, body, (request, timeoutMs, attemptSignal, opened) => openChatStream(this.outbound, { ...opened, request, timeoutMs, signal: attemptSignal, now: this.now }));
+    // A stream's usage is known only when it ends: the relay settles it.
+    const operation = this.chatOperation(meta, body, async (request, timeoutMs, attemptSignal, opened) => ({
+      result: await openChatStream(this.outbound, { ...opened, request, timeoutMs, signal: attemptSignal, now: this.now }),
+    }));
     const run = await this.attempts(meta, begun, metadata, operation, signal);
     const served = run.served!;
     const billed: { usage: Usage } = { usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 } };
@@ -271,7 +278,7 @@ export class InvokeService {
   private chatOperation<R>(
     meta: RequestMeta,
     body: ChatBody,
-    send: (request: ChatRequest, timeoutMs: number, signal: AbortSignal | undefined, opened: Pick<Parameters<typeof callChat>[1], "adapter" | "endpoint" | "secret">) => Promise<R>,
+    send: (request: ChatRequest, timeoutMs: number, signal: AbortSignal | undefined, opened: Pick<Parameters<typeof callChat>[1], "adapter" | "endpoint" | "secret">) => Promise<Performed<R>>,
   ): Operation<R> & { promptTokens: number } {
     const promptTokens = Math.ceil(promptChars(body) / 4);
     const asked = body.max_tokens ?? body.max_completion_tokens;
@@ -290,8 +297,7 @@ export class InvokeService {
         return this.secrets
           .openSecret(meta.principal.organizationId, target.key.id, (opened) =>
             send(request, timeoutMs, signal, { adapter: ADAPTERS[opened.endpoint.provider], endpoint: opened.endpoint, secret: opened.secret }),
-          )
-          .then((result) => (isChatResult(result) ? { result, usage: result.usage, servedModel: result.model } : { result }));
+          );
       },
     };
   }
@@ -384,6 +390,3 @@ export class InvokeService {
   }
 }
 
-function isChatResult(value: unknown): value is ChatResult {
-  return typeof value === "object" && value !== null && "choices" in value && "usage" in value && !(Symbol.asyncIterator in value);
-}

@@ -5,7 +5,7 @@ import type { Clock } from "../clock.js";
 import { parseApiKey } from "../crypto/api-key-format.js";
 import { constantTimeEqual, hashApiKeySecret } from "../crypto/hashing.js";
 import type { Db } from "../db/client.js";
-import type { ChangeMark } from "../db/change-mark.js";
+import { MarkedCache, type ChangeMark } from "../db/change-mark.js";
 import { apiKeys, apiKeySecrets, users } from "../db/schema.js";
 import type { KeyStore } from "../modules/master-keys/key-store.js";
 import { loadApiKeyAccess } from "./access-loader.js";
@@ -32,8 +32,7 @@ interface CachedKey {
 
 export class ApiKeyAuthenticator {
   private readonly lastUsedWritten = new Map<string, number>();
-  private readonly cache = new Map<string, CachedKey>();
-  private cachedAt = "";
+  private readonly cache: MarkedCache<CachedKey>;
 
   /**
    * The mark tells, per request, whether anything could have changed since the cache was
@@ -45,7 +44,9 @@ export class ApiKeyAuthenticator {
     private readonly keys: KeyStore,
     private readonly clock: Clock,
     private readonly mark: ChangeMark,
-  ) {}
+  ) {
+    this.cache = new MarkedCache(mark, MAX_CACHED_KEYS);
+  }
 
   authenticate(token: string): AuthResult {
     const parsed = parseApiKey(token);
@@ -81,13 +82,10 @@ export class ApiKeyAuthenticator {
   }
 
   private lookup(apiKeyId: string): CachedKey | undefined {
-    const mark = this.mark.current();
-    if (mark !== this.cachedAt || this.cache.size >= MAX_CACHED_KEYS) {
-      this.cache.clear();
-      this.cachedAt = mark;
-    }
-    const hit = this.cache.get(apiKeyId);
-    if (hit) return hit;
+    return this.cache.get(apiKeyId, () => this.load(apiKeyId));
+  }
+
+  private load(apiKeyId: string): CachedKey | undefined {
     const key = this.db.select().from(apiKeys).where(eq(apiKeys.id, apiKeyId)).get();
     if (!key) return undefined;
     const secrets = this.db.select({ hash: apiKeySecrets.hash, expiresAt: apiKeySecrets.expiresAt }).from(apiKeySecrets).where(eq(apiKeySecrets.apiKeyId, key.id)).all();
@@ -96,9 +94,7 @@ export class ApiKeyAuthenticator {
       const owner = this.db.select({ status: users.status }).from(users).where(eq(users.id, key.ownerUserId)).get();
       ownerActive = owner?.status === "ACTIVE";
     }
-    const entry: CachedKey = { key, secrets, ownerActive, access: loadApiKeyAccess(this.db, key.organizationId, key.id, key.ownerUserId) };
-    this.cache.set(apiKeyId, entry);
-    return entry;
+    return { key, secrets, ownerActive, access: loadApiKeyAccess(this.db, key.organizationId, key.id, key.ownerUserId) };
   }
 
   private touch(apiKeyId: string, stored: Date | null, now: Date): void {

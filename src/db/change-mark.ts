@@ -58,7 +58,11 @@ export class ChangeMark {
   private untrackedDepth = 0;
 }
 
-/** A cache of what the database holds, emptied whenever the change mark moves (and when it is full). */
+/**
+ * A cache of what the database holds, emptied whenever the change mark moves (and when it is
+ * full). Nothing is kept for a miss (load returned undefined): unknown references a caller
+ * makes up cannot crowd out the real entries.
+ */
 export class MarkedCache<V> {
   private readonly entries = new Map<string, V>();
   private filledAt = "";
@@ -68,16 +72,16 @@ export class MarkedCache<V> {
     private readonly maxEntries = 10_000,
   ) {}
 
-  get(key: string, load: () => V): V {
+  get(key: string, load: () => V | undefined): V | undefined {
     const mark = this.mark.current();
     if (mark !== this.filledAt || this.entries.size >= this.maxEntries) {
       this.entries.clear();
       this.filledAt = mark;
     }
-    let value = this.entries.get(key);
+    let value: V | undefined = this.entries.get(key);
     if (value === undefined) {
       value = load();
-      this.entries.set(key, value);
+      if (value !== undefined) this.entries.set(key, value);
     }
     return value;
   }

@@ -16,7 +16,7 @@ import { AppError } from "../errors.js";
 import { AddressRanges, parseCallerAddress } from "./address-ranges.js";
 import { periodStart } from "./budget-period.js";
 import { SqliteBudgetStore, type BudgetReservation, type BudgetStore } from "./budget-store.js";
-import { ChangeMark } from "../db/change-mark.js";
+import { ChangeMark, MarkedCache } from "../db/change-mark.js";
 import { MemoryCounterStore, type CounterStore } from "./counter-store.js";
 import type { Actual, Admission, AppliedPolicy, CallTargets, Estimate, PolicyEnforcer as PolicyEnforcerContract, PolicyRow } from "./enforcement.types.js";
 import { ModelRules } from "./model-glob.js";
@@ -51,8 +51,7 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
   private readonly mark: ChangeMark;
   private readonly limiter: RateLimiter;
   private readonly budgets: BudgetStore;
-  private readonly cache = new Map<string, AppliedPolicy[]>();
-  private cachedAt = "";
+  private readonly cache: MarkedCache<AppliedPolicy[]>;
   private readonly compiled = new WeakMap<PolicyRow, CompiledPolicy>();
   private readonly open = new Map<string, OpenAdmission>();
   private admissions = 0;
@@ -65,6 +64,7 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
     // drizzle's better-sqlite3 database always carries its connection as $client.
     const sqlite = (db as Db & { $client: Database.Database }).$client;
     this.mark = options.changeMark ?? new ChangeMark(sqlite);
+    this.cache = new MarkedCache(this.mark, MAX_CACHED_TARGETS);
     this.limiter = new RateLimiter(options.counters ?? new MemoryCounterStore());
     this.budgets = options.budgets ?? new SqliteBudgetStore(sqlite);
     // The organization is in the query: an ID of another organization finds nothing.
@@ -83,7 +83,6 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
    * keys carry their own), so userId brings none.
    */
   gather(targets: CallTargets): AppliedPolicy[] {
-    this.refreshCache();
     const applied: AppliedPolicy[] = [];
     for (const targetId of [targets.apiKeyId, targets.routeId, targets.workspaceId]) {
       if (targetId !== null) applied.push(...this.attachedTo(targets.organizationId, targetId));
@@ -92,7 +91,6 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
   }
 
   forVirtualKey(organizationId: string, virtualKeyId: string): AppliedPolicy[] {
-    this.refreshCache();
     return this.attachedTo(organizationId, virtualKeyId).slice();
   }
 
@@ -201,22 +199,10 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
     });
   }
 
-  private refreshCache(): void {
-    const mark = this.mark.current();
-    if (mark !== this.cachedAt || this.cache.size >= MAX_CACHED_TARGETS) {
-      this.cache.clear();
-      this.cachedAt = mark;
-    }
-  }
-
   private attachedTo(organizationId: string, targetId: string): AppliedPolicy[] {
-    const key = `${organizationId}\u0000${targetId}`;
-    let applied = this.cache.get(key);
-    if (!applied) {
-      applied = this.byTarget.all({ organizationId, targetId }).map(({ policy }) => Object.freeze({ policy: Object.freeze(policy), targetId }));
-      this.cache.set(key, applied);
-    }
-    return applied;
+    return this.cache.get(`${organizationId}\u0000${targetId}`, () =>
+      this.byTarget.all({ organizationId, targetId }).map(({ policy }) => Object.freeze({ policy: Object.freeze(policy), targetId })),
+    )!;
   }
 
   private compile(policy: PolicyRow): CompiledPolicy {

@@ -106,7 +106,7 @@ export class SecretBox {
         endpoint: { provider: row.provider as Provider, baseUrl: row.baseUrl, providerOptions: (row.providerOptions as ProviderOptions | null) ?? null },
       };
       return { binding, sealedSecret: row.sealedSecret, aad: additionalData(organizationId, binding) };
-    });
+    })!;
   }
 }
 

@@ -23,7 +23,7 @@ export class VirtualKeyCalls {
   private readonly bySlug;
   private readonly all;
   /** Keys by reference, valid until the change mark moves (a rename, a new slug, a deletion). */
-  private readonly cache: MarkedCache<TargetKey | null>;
+  private readonly cache: MarkedCache<TargetKey>;
 
   constructor(db: Db, mark: ChangeMark) {
     this.cache = new MarkedCache(mark);
@@ -64,7 +64,6 @@ export class VirtualKeyCalls {
 
   private find(organizationId: string, reference: string): TargetKey | undefined {
     if (reference.length > MAX_REFERENCE_LENGTH) return undefined;
-    const key = this.cache.get(`${organizationId}\u0000${reference}`, () => (isId(reference, "VirtualKey") ? this.byId : this.bySlug).get({ organizationId, reference }) ?? null);
-    return key ?? undefined;
+    return this.cache.get(`${organizationId}\u0000${reference}`, () => (isId(reference, "VirtualKey") ? this.byId : this.bySlug).get({ organizationId, reference }));
   }
 }

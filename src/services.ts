@@ -50,7 +50,9 @@ export interface ServiceDeps {
 }
 
 export function createServices(deps: ServiceDeps) {
-  const auditWriter = new AuditedWriter(deps.db, deps.clock, deps.changeMark, new GroupCommit(deps.sqlite, deps.changeMark));
+  // One grouped transaction per event-loop turn for the writes of all model calls in flight.
+  const group = new GroupCommit(deps.sqlite, deps.changeMark);
+  const auditWriter = new AuditedWriter(deps.db, deps.clock, deps.changeMark, group);
   const organizations = new OrganizationService(deps.db, deps.keys, deps.clock);
   const workspaces = new WorkspaceService(deps.db, auditWriter);
   const audit = new AuditService(deps.db);
@@ -65,7 +67,7 @@ export function createServices(deps: ServiceDeps) {
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
   const routes = new RouteService(deps.db, auditWriter, workspaces);
   const policies = new PolicyService(deps.db, auditWriter);
-  const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark });
+  const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark, group });
   // One breaker and set of health figures per target, for the life of the server.
   const health = new TargetHealth(deps.clock);
   const virtualKeyCalls = new VirtualKeyCalls(deps.db, deps.changeMark);
@@ -78,7 +80,7 @@ export function createServices(deps: ServiceDeps) {
     new AttemptRunner({ enforcer, health, clock: deps.clock, random: deps.random ?? Math.random }),
     virtualKeyCalls,
     routeCalls,
-    new UsageRecorder(deps.db),
+    new UsageRecorder(deps.sqlite),
     deps.clock,
   );
   const usage = new UsageService(deps.db);

@@ -188,7 +188,7 @@ export class AttemptRunner {
       probe = gate.probe;
       expected = operation.estimate(target.model, all.some(({ policy }) => policy.budgetLimitUsd !== null || policy.tokensPerMinute !== null));
       try {
-        admission = enforcer.admit(all, expected);
+        admission = await enforcer.admitGrouped(all, expected);
       } catch (err) {
         health.abandon(key, probe);
         throw err;

@@ -54,6 +54,8 @@ export interface PolicyEnforcer {
    * every applied policy, so that concurrent calls cannot overrun a limit together.
    */
   admit(applied: AppliedPolicy[], estimate: Estimate): Admission;
+  /** The same, with the budget reservation joining the next transaction shared with concurrent calls (the attempt loop's way). */
+  admitGrouped(applied: AppliedPolicy[], estimate: Estimate): Promise<Admission>;
   /** Replaces the reservation with the real spend. */
   settle(admission: Admission, actual: Actual): void;
   /** Gives the reservation back (the call failed before the provider charged anything). */

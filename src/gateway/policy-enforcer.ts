@@ -17,6 +17,7 @@ import { AddressRanges, parseCallerAddress } from "./address-ranges.js";
 import { periodStart } from "./budget-period.js";
 import { SqliteBudgetStore, type BudgetReservation, type BudgetStore } from "./budget-store.js";
 import { ChangeMark, MarkedCache } from "../db/change-mark.js";
+import type { GroupCommit } from "../db/group-commit.js";
 import { MemoryCounterStore, type CounterStore } from "./counter-store.js";
 import type { Actual, Admission, AppliedPolicy, CallTargets, Estimate, PolicyEnforcer as PolicyEnforcerContract, PolicyRow } from "./enforcement.types.js";
 import { ModelRules } from "./model-glob.js";
@@ -31,6 +32,8 @@ export interface PolicyEnforcerOptions {
   budgets?: BudgetStore;
   /** Shared with other caches on the same connection, so that their own counter writes do not empty each other. */
   changeMark?: ChangeMark;
+  /** The connection's grouped transactions, which admitGrouped's reservations join. */
+  group?: GroupCommit;
 }
 
 /** A policy's checks, compiled once per row read. */
@@ -44,6 +47,11 @@ interface OpenAdmission {
   reservations: BudgetReservation[];
 }
 
+interface PendingAdmission extends OpenAdmission {
+  /** Every rate-limit consumption made, to be given back should the admission be refused. */
+  counted: Consumption[];
+}
+
 const NOTHING_ADMITTED: Admission = Object.freeze({ id: "" });
 
 export class PolicyEnforcer implements PolicyEnforcerContract {
@@ -51,6 +59,7 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
   private readonly mark: ChangeMark;
   private readonly limiter: RateLimiter;
   private readonly budgets: BudgetStore;
+  private readonly group: GroupCommit | undefined;
   private readonly cache: MarkedCache<AppliedPolicy[]>;
   private readonly compiled = new WeakMap<PolicyRow, CompiledPolicy>();
   private readonly open = new Map<string, OpenAdmission>();
@@ -67,6 +76,7 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
     this.cache = new MarkedCache(this.mark, MAX_CACHED_TARGETS);
     this.limiter = new RateLimiter(options.counters ?? new MemoryCounterStore());
     this.budgets = options.budgets ?? new SqliteBudgetStore(sqlite);
+    this.group = options.group;
     // The organization is in the query: an ID of another organization finds nothing.
     this.byTarget = db
       .select({ policy: policies })
@@ -117,46 +127,90 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
   }
 
   admit(applied: AppliedPolicy[], estimate: Estimate): Admission {
+    const pending = this.count(applied, estimate);
+    if (pending === null) return NOTHING_ADMITTED;
+    return this.reserved(pending, this.reserveAlone(pending));
+  }
+
+  /**
+   * admit, with the budget reservation made in the next grouped transaction, beside the
+   * reservations and usage rows of concurrent calls: one commit serves them all. The provider
+   * call starts only once it has committed.
+   */
+  async admitGrouped(applied: AppliedPolicy[], estimate: Estimate): Promise<Admission> {
+    const pending = this.count(applied, estimate);
+    if (pending === null) return NOTHING_ADMITTED;
+    if (!this.group || pending.reservations.length === 0) return this.reserved(pending, this.reserveAlone(pending));
+    let refused: number;
+    try {
+      // Inside the group's transaction the store's own becomes a savepoint: a refusal undoes only this call's.
+      refused = await this.group.run(() => this.budgets.reserve(pending.reservations));
+    } catch (err) {
+      this.uncount(pending);
+      throw err;
+    }
+    return this.reserved(pending, refused);
+  }
+
+  /** Validates the estimate and counts it against the rate limits; null when no policy limits anything. */
+  private count(applied: AppliedPolicy[], estimate: Estimate): PendingAdmission | null {
     for (const n of [estimate.requests, estimate.tokens, estimate.costUsd]) {
       if (!Number.isFinite(n) || n < 0) throw new TypeError("An estimate is made of finite, non-negative numbers");
     }
     const limited = this.distinct(applied.filter(({ policy }) => policy.requestsPerMinute !== null || policy.tokensPerMinute !== null || policy.budgetLimitUsd !== null));
-    if (limited.length === 0) return NOTHING_ADMITTED;
+    if (limited.length === 0) return null;
     const now = this.clock.now().getTime();
-    const counted: Consumption[] = [];
-    const tokens: Consumption[] = [];
+    const pending: PendingAdmission = { counted: [], tokens: [], reservations: [] };
     try {
       for (const { policy, targetId } of limited) {
         const key = `${policy.id}\u0000${targetId}`;
         if (policy.requestsPerMinute !== null) {
           const r = this.limiter.consume(`${key}\u0000requests`, policy.requestsPerMinute, estimate.requests, now);
           if (!r.ok) throw rateLimited(policy.id, "requests", r.retryAfterSeconds);
-          counted.push(r.consumption);
+          pending.counted.push(r.consumption);
         }
         if (policy.tokensPerMinute !== null) {
           const r = this.limiter.consume(`${key}\u0000tokens`, policy.tokensPerMinute, estimate.tokens, now);
           if (!r.ok) throw rateLimited(policy.id, "tokens", r.retryAfterSeconds);
-          counted.push(r.consumption);
-          tokens.push(r.consumption);
+          pending.counted.push(r.consumption);
+          pending.tokens.push(r.consumption);
         }
       }
-      const reservations: BudgetReservation[] = [];
-      for (const { policy, targetId } of limited) {
-        if (policy.budgetLimitUsd === null || policy.budgetPeriod === null) continue;
-        reservations.push({ policyId: policy.id, targetId, periodStart: periodStart(policy.budgetPeriod, now), amountUsd: estimate.costUsd, limitUsd: policy.budgetLimitUsd });
-      }
-      const refused = this.mark.untracked(() => this.budgets.reserve(reservations));
-      if (refused >= 0) {
-        throw new AppError("BUDGET_EXCEEDED", `The budget of policy ${reservations[refused].policyId} does not allow this call`);
-      }
-      const id = `adm${++this.admissions}`;
-      this.open.set(id, { tokens, reservations });
-      return { id };
     } catch (err) {
-      // Nothing of a refused admission stays counted.
-      for (const c of counted) this.limiter.adjust(c, -c.amount);
+      this.uncount(pending);
       throw err;
     }
+    for (const { policy, targetId } of limited) {
+      if (policy.budgetLimitUsd === null || policy.budgetPeriod === null) continue;
+      pending.reservations.push({ policyId: policy.id, targetId, periodStart: periodStart(policy.budgetPeriod, now), amountUsd: estimate.costUsd, limitUsd: policy.budgetLimitUsd });
+    }
+    return pending;
+  }
+
+  private reserveAlone(pending: PendingAdmission): number {
+    try {
+      return this.mark.untracked(() => this.budgets.reserve(pending.reservations));
+    } catch (err) {
+      this.uncount(pending);
+      throw err;
+    }
+  }
+
+  /** Opens the admission, or refuses it when a reservation did not fit. */
+  private reserved(pending: PendingAdmission, refused: number): Admission {
+    if (refused >= 0) {
+      this.uncount(pending);
+      throw new AppError("BUDGET_EXCEEDED", `The budget of policy ${pending.reservations[refused].policyId} does not allow this call`);
+    }
+    const id = `adm${++this.admissions}`;
+    this.open.set(id, { tokens: pending.tokens, reservations: pending.reservations });
+    return { id };
+  }
+
+  /** Nothing of a refused admission stays counted. */
+  private uncount(pending: PendingAdmission): void {
+    for (const c of pending.counted) this.limiter.adjust(c, -c.amount);
+    pending.counted.length = 0;
   }
 
   settle(admission: Admission, actual: Actual): void {

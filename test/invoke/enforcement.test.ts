@@ -37,6 +37,9 @@ class RecordingEnforcer implements PolicyEnforcer {
     this.calls.push(["admit", estimate]);
     return { id: `adm-${++this.n}` };
   }
+  admitGrouped(applied: AppliedPolicy[], estimate: Estimate): Promise<Admission> {
+    return Promise.resolve(this.admit(applied, estimate));
+  }
   settle(admission: Admission, actual: Actual): void {
     this.calls.push(["settle", admission.id, actual]);
   }

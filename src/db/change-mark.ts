@@ -17,16 +17,16 @@ export class ChangeMark {
 
   /**
    * Differs from the previous value whenever a tracked write or another connection's commit
-   * happened in between. A model call asks several times in one synchronous run (the key's cache,
-   * the policies of the call and of each target): the answer is kept until that run ends, or until
-   * changed() says this connection wrote something a cache holds. (Kept for a whole event-loop
-   * turn it would save more, but a change made by another connection would then be missed by a
-   * read in the same turn.)
+   * happened in between. A model call asks many times over several turns of its promises (the
+   * key's cache, the policies of the call and of each target, its secret): the answer is kept
+   * until the current turn of the event loop ends, or until changed() says this connection wrote
+   * something a cache holds. Another connection's commit is thus seen at the next turn, at most
+   * a few milliseconds later: revocations take effect well within the second DESIGN.md allows.
    */
   current(): string {
     if (this.memo === null) {
       this.memo = `${(this.totalChanges.get() as number) - this.untrackedChanges}:${this.dataVersion.get() as number}`;
-      queueMicrotask(this.forget);
+      setImmediate(this.forget);
     }
     return this.memo;
   }

@@ -8,6 +8,7 @@ import type { PolicyEnforcer } from "../../src/gateway/policy-enforcer.js";
 import { seed } from "../harness/factories.js";
 import { startServer, type TestServer } from "../harness/server.js";
 import { codeOf, enforcer, ONE_CALL, pairs, steps, targets, thrown } from "./helpers.js";
+import { nextTurn } from "../harness/turn.js";
 
 let t: TestServer;
 let s: ReturnType<typeof steps>;
@@ -72,7 +73,7 @@ describe("gather and forVirtualKey", () => {
     expect(e.forVirtualKey(other.organizationId, vk)).toEqual([]);
   });
 
-  it("sees every attach, detach and change at once, also one made by another connection", async () => {
+  it("sees every attach, detach and change at once, and one made by another connection from the next turn on", async () => {
     const key = seed(t).apiKey("member");
     const call = targets(t, { apiKeyId: key.id });
     expect(e.gather(call)).toEqual([]);
@@ -91,6 +92,7 @@ describe("gather and forVirtualKey", () => {
     } finally {
       other.close();
     }
+    await nextTurn();
     expect(pairs(e.gather(call))).toEqual([[p, key.id]]);
   });
 });

@@ -10,6 +10,7 @@ import { SecretBox, SecretUnavailableError } from "../../src/modules/virtual-key
 import { fakeDns } from "../harness/loopback.js";
 import { startServer, type TestServer } from "../harness/server.js";
 import { canary, CREATE_VK, openRaw } from "./helpers.js";
+import { nextTurn } from "../harness/turn.js";
 
 const dns = fakeDns({ "llm.example.com": ["93.184.216.34"], "attacker.example.net": ["198.51.100.7"] });
 let t: TestServer;
@@ -45,6 +46,7 @@ const setColumn = (name: string, column: string, value: unknown) => raw.prepare(
 async function expectTamperFails(name: string, column: string, value: unknown, message: RegExp) {
   const original = raw.prepare(`SELECT ${column} AS v FROM virtual_keys WHERE id = ?`).get(keys[name].id) as { v: unknown };
   setColumn(name, column, value);
+  await nextTurn();
   try {
     const err = await open(name).then(
       () => undefined,
@@ -57,6 +59,7 @@ async function expectTamperFails(name: string, column: string, value: unknown, m
   } finally {
     setColumn(name, column, original.v);
   }
+  await nextTurn();
   expect(await open(name)).toBe(keys[name].secret);
 }
 

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, hash, timingSafeEqual } from "node:crypto";
 
 /** The stored form of an API key secret: HMAC-SHA256 under the server's pepper. */
 export function hashApiKeySecret(pepper: Buffer, apiKeyId: string, secret: string): Buffer {
@@ -10,5 +10,6 @@ export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  // The one-shot form: no Hash object per audit event.
+  return hash("sha256", text, "hex");
 }

@@ -14,7 +14,8 @@
 //   npm run bench:gateway
 //   BENCH_SECONDS (10) seconds per throughput round; BENCH_CALLS (1500) calls per case per latency
 //   round; BENCH_ROUNDS (2); BENCH_STREAM_CALLS (300) streamed calls per case;
-//   BENCH_PROFILE=dir writes a CPU profile of the Portcullis process into dir.
+//   BENCH_PROFILE=dir writes a CPU profile of the Portcullis process into dir;
+//   BENCH_CASES=v1 or =invoke runs only that Portcullis case (with direct and floor), to profile one door.
 // Exits 0 whatever the numbers (it is a bench, not a test), non-zero if a case answers wrongly.
 import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -420,6 +421,7 @@ async function main(): Promise<number> {
       },
     ];
     const byKey = (k: Case["key"]) => cases.find((c) => c.key === k)!;
+    const live = () => cases.filter((c) => c.available);
     const fail = (c: Case, why: string) => {
       if (!c.available) return;
       c.available = false;
@@ -427,14 +429,16 @@ async function main(): Promise<number> {
       console.error(`[bench:gateway] ${c.name}: FAILED, left out from here on: ${why}`);
     };
 
+    const only = process.env.BENCH_CASES?.split(",").map((k) => k.trim());
+    for (const c of cases) if (only && c.key !== "direct" && c.key !== "floor" && !only.includes(c.key)) c.available = false;
+
     log("verifying that every case answers 200 with the expected content");
-    for (const c of cases) {
+    for (const c of live()) {
       const { status, text } = await callOnce(c);
       const wrong = wrongAnswer(c, status, text);
       if (wrong) fail(c, wrong);
     }
     if (!byKey("direct").available || !byKey("floor").available) throw new Error("the direct or floor case does not work: nothing to compare with");
-    const live = () => cases.filter((c) => c.available);
 
     // Throughput at 10 connections.
     log(`throughput warm-up: ${WARMUP_SECONDS} s per case at ${CONNECTIONS} connections`);

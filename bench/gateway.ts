@@ -15,6 +15,7 @@
 //   BENCH_SECONDS (10) seconds per throughput round; BENCH_CALLS (1500) calls per case per latency
 //   round; BENCH_ROUNDS (2); BENCH_STREAM_CALLS (300) streamed calls per case;
 //   BENCH_PROFILE=dir writes a CPU profile of the Portcullis process into dir;
+//   BENCH_NODE_ARGS replaces the Node flags of `npm start` the server runs with (to compare heap settings);
 //   BENCH_CASES=v1 or =invoke runs only that Portcullis case (with direct and floor), to profile one door.
 // Exits 0 whatever the numbers (it is a bench, not a test), non-zero if a case answers wrongly.
 import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
@@ -126,8 +127,9 @@ async function startPortcullis(): Promise<Portcullis> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "portcullis-bench-gateway-"));
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`] : [];
-  // BENCH_NODE_ARGS: V8 or Node flags for the server under test (e.g. heap sizing), to compare.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  // The Node flags of `npm start` (heap sizing), unless BENCH_NODE_ARGS gives others to compare.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? startFlags()).split(" ").filter(Boolean);
+  log(`Portcullis runs as: node ${[...nodeArgs, "dist/main.js"].join(" ")}`);
   const child = spawn(process.execPath, [...profile, ...nodeArgs, join(ROOT, "dist/main.js")], {
     cwd: ROOT,
     stdio: ["ignore", "inherit", "inherit"],
@@ -169,6 +171,14 @@ async function startPortcullis(): Promise<Portcullis> {
     await probe.close();
   }
   return { child, url, ownerKey, dataDir };
+}
+
+/** The flags between `node` and `dist/main.js` in package.json's start script: the server as it is started for real. */
+function startFlags(): string {
+  const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+  const match = /^node\s+(.*?)\s*dist\/main\.js$/.exec(start.trim());
+  if (!match) throw new Error(`package.json's start script is not "node [flags] dist/main.js": ${start}`);
+  return match[1];
 }
 
 function stopChild(child: ChildProcess, viaDisconnect: boolean): Promise<void> {

@@ -107,6 +107,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     stopOnTerminationSignals: false,
     parseOptions: { maxTokens: DEFAULT_LIMITS.maxTokens },
     validationRules: [queryLimitsRule(DEFAULT_LIMITS)],
+    validationOptions: { maxErrors: DEFAULT_LIMITS.maxErrors },
     formatError,
     logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },
     plugins: [requestPlugin(logger), ApolloServerPluginLandingPageDisabled()],

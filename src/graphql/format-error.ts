@@ -27,6 +27,9 @@ export function sanitizeMessage(message: string): string {
   if (m) return `The value does not exist in "${m[1]}" enum.`;
   m = /^Field ".*" is not defined by type "(\w+)"/s.exec(message);
   if (m) return `A field that is not defined by type "${m[1]}" was given.`;
+  // graphql-js words it "more that N tokens".
+  m = /^Syntax Error: Document contains more tha[nt] (\d+) tokens/.exec(message);
+  if (m) return `Token limit: the document has more than ${m[1]} tokens.`;
   m = /^Syntax Error: /.exec(message);
   if (m) return "Syntax Error: the document cannot be parsed.";
   m = /^Invalid value /.exec(message);
@@ -40,7 +43,7 @@ export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedE
     return { message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } };
   }
   const extensions: Record<string, unknown> = { code };
-  for (const key of ["field", "retryAfterSeconds", "httpStatus"]) if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
+  for (const key of ["field", "retryAfterSeconds", "httpStatus", "limit"]) if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
   return {
     message: sanitizeMessage(formatted.message),
     ...(formatted.locations ? { locations: formatted.locations } : {}),

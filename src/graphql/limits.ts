@@ -1,6 +1,9 @@
-// Validation rules that bound what one document may ask for: depth, aliases and cost.
-// (Token count is bounded by the parser's maxTokens option.)
+// Validation rules that bound what one document may ask for: depth, aliases, directives and
+// cost. (Token count is bounded by the parser's maxTokens option, the number of errors reported
+// by validation's maxErrors.) Each refusal names its limit in its message and in
+// extensions.limit, so that a client can tell which one it hit.
 import {
+  BREAK,
   GraphQLError,
   isInterfaceType,
   isObjectType,
@@ -11,16 +14,24 @@ import {
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
+  visit,
 } from "graphql";
 
 export interface QueryLimits {
   maxDepth: number;
   maxAliases: number;
+  maxDirectives: number;
   maxCost: number;
   maxTokens: number;
+  /** Validation stops after this many errors: a document made of mistakes costs no more than a few. */
+  maxErrors: number;
 }
 
-export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 10, maxAliases: 15, maxCost: 5000, maxTokens: 2000 };
+export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 10, maxAliases: 15, maxDirectives: 20, maxCost: 5000, maxTokens: 2000, maxErrors: 5 };
+
+function limitError(limit: "depth" | "aliases" | "directives" | "cost", message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { limit } });
+}
 
 /**
  * A paginated field costs its page size times what each item asks for: the literal first,
@@ -50,14 +61,17 @@ function walk(
       const inner = sel.selectionSet ? walk(sel.selectionSet, paginated, fragments, depth + 1, seen, acc) : 0;
       cost += 1 + listMultiplier(sel, paginated) * inner;
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      cost += walk(sel.selectionSet, paginated, fragments, depth, seen, acc);
+      // A fragment is a level of nesting too: otherwise `... on T { ... on T { ... } }` nests without bound.
+      acc.maxDepth = Math.max(acc.maxDepth, depth + 1);
+      cost += walk(sel.selectionSet, paginated, fragments, depth + 1, seen, acc);
     } else {
       const name = sel.name.value;
       const fragment = fragments[name];
       // A fragment cycle is reported by graphql-js's own rule; do not loop on it here.
       if (!fragment || seen.has(name)) continue;
       seen.add(name);
-      cost += walk(fragment.selectionSet, paginated, fragments, depth, seen, acc);
+      acc.maxDepth = Math.max(acc.maxDepth, depth + 1);
+      cost += walk(fragment.selectionSet, paginated, fragments, depth + 1, seen, acc);
       seen.delete(name);
     }
   }
@@ -68,6 +82,17 @@ export function queryLimitsRule(limits: QueryLimits): ValidationRule {
   let paginated: Set<string> | undefined;
   return (context: ValidationContext): ASTVisitor => ({
     Document(doc) {
+      // Counted before anything else is validated: hundreds of unknown directives are one error, not hundreds.
+      let directives = 0;
+      visit(doc, {
+        Directive() {
+          directives++;
+        },
+      });
+      if (directives > limits.maxDirectives) {
+        context.reportError(limitError("directives", `Directive limit: the document uses ${directives} directives; at most ${limits.maxDirectives} are allowed`));
+        return BREAK;
+      }
       paginated ??= paginatedFieldNames(context);
       const fragments: Record<string, FragmentDefinitionNode> = {};
       for (const def of doc.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments[def.name.value] = def;
@@ -75,10 +100,11 @@ export function queryLimitsRule(limits: QueryLimits): ValidationRule {
         if (def.kind !== Kind.OPERATION_DEFINITION) continue;
         const acc = { maxDepth: 0, aliases: 0 };
         const cost = walk(def.selectionSet, paginated, fragments, 0, new Set(), acc);
-        if (acc.maxDepth > limits.maxDepth) context.reportError(new GraphQLError(`The query is nested ${acc.maxDepth} levels deep; at most ${limits.maxDepth} are allowed`));
-        if (acc.aliases > limits.maxAliases) context.reportError(new GraphQLError(`The query uses ${acc.aliases} aliases; at most ${limits.maxAliases} are allowed`));
-        if (cost > limits.maxCost) context.reportError(new GraphQLError(`The query costs ${cost}; at most ${limits.maxCost} is allowed`));
+        if (acc.maxDepth > limits.maxDepth) context.reportError(limitError("depth", `Depth limit: the query is nested ${acc.maxDepth} levels deep (fragments count as levels); at most ${limits.maxDepth} are allowed`));
+        if (acc.aliases > limits.maxAliases) context.reportError(limitError("aliases", `Alias limit: the query uses ${acc.aliases} aliases; at most ${limits.maxAliases} are allowed`));
+        if (cost > limits.maxCost) context.reportError(limitError("cost", `Cost limit: the query costs ${cost}; at most ${limits.maxCost} is allowed`));
       }
+      return undefined;
     },
   });
 }

@@ -310,7 +310,7 @@ export class GraphQLWebSocket {
     } catch (err) {
       return refused("parse_failed", [withCode(err, "GRAPHQL_PARSE_FAILED")]);
     }
-    const validationErrors = validate(this.schema, document, this.rules);
+    const validationErrors = validate(this.schema, document, this.rules, { maxErrors: this.limits.maxErrors });
     if (validationErrors.length > 0) return refused("validation_failed", validationErrors.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED")));
     const operation = getOperationAST(document, payload.operationName ?? undefined);
     if (!operation) return refused("bad_request", [new AppError("BAD_REQUEST", "The document does not name one operation to run")]);

@@ -90,6 +90,14 @@ export class ApiKeyService {
     return row ? this.view(row) : undefined;
   }
 
+  /** The calling key, whatever its roles: a caller always sees itself (viewer.apiKey). */
+  self(meta: RequestMeta) {
+    const p = meta.principal;
+    if (p.kind !== "API_KEY") return undefined;
+    const row = this.db.select().from(apiKeys).where(and(eq(apiKeys.organizationId, p.organizationId), eq(apiKeys.id, p.id))).get();
+    return row ? this.view(row) : undefined;
+  }
+
   /** The key for a change: NOT_FOUND unless readable, FORBIDDEN unless writable where it lives. */
   private writable(meta: RequestMeta, id: string): ApiKeyRow {
     const row = this.db.select().from(apiKeys).where(and(this.readable(meta), eq(apiKeys.id, id))).get();

@@ -55,6 +55,13 @@ export class UserService {
     return this.db.select().from(users).where(and(this.readable(meta), eq(users.id, id))).get();
   }
 
+  /** The signed-in person, whatever the roles: a caller always sees itself (viewer.user). */
+  self(meta: RequestMeta): UserRow | undefined {
+    const p = meta.principal;
+    if (p.kind !== "USER") return undefined;
+    return this.db.select().from(users).where(and(eq(users.organizationId, p.organizationId), eq(users.id, p.id))).get();
+  }
+
   /** A person of the caller's organization for a change: NOT_FOUND otherwise, FORBIDDEN without USER_WRITE organization-wide. */
   private target(meta: RequestMeta, id: string, what: string): UserRow {
     const row = this.db.select().from(users).where(and(eq(users.organizationId, meta.principal.organizationId), eq(users.id, id))).get();

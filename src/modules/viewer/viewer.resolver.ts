@@ -16,8 +16,6 @@ export class ViewerResolver {
       principalId: p.id,
       kind: p.kind as Viewer["kind"],
       organizationId: p.organizationId,
-      userId: p.kind === "USER" ? p.id : null,
-      apiKeyId: p.kind === "API_KEY" ? p.id : null,
     };
   }
 
@@ -35,12 +33,12 @@ export class ViewerResolver {
   }
 
   @FieldResolver(() => User, { nullable: true })
-  user(@Root() viewer: Viewer, @Ctx() ctx: Context) {
-    return viewer.userId ? ctx.services.nodes.load(ctx, viewer.userId) : null;
+  user(@Ctx() ctx: Context) {
+    return ctx.services.users.self(ctx) ?? null;
   }
 
   @FieldResolver(() => ApiKey, { nullable: true })
-  apiKey(@Root() viewer: Viewer, @Ctx() ctx: Context) {
-    return viewer.apiKeyId ? ctx.services.nodes.load(ctx, viewer.apiKeyId) : null;
+  apiKey(@Ctx() ctx: Context) {
+    return ctx.services.apiKeys.self(ctx) ?? null;
   }
 }

@@ -22,15 +22,9 @@ export class Viewer {
   /** Raw foreign key, filled by the service; not exposed. */
   organizationId!: string;
 
-  @Field(() => User, { nullable: true })
+  @Field(() => User, { nullable: true, description: "The signed-in person (kind USER), always readable by itself." })
   user?: User | null;
 
-  /** Raw foreign key (set when kind is USER), filled by the service; not exposed. */
-  userId?: string | null;
-
-  @Field(() => ApiKey, { nullable: true })
+  @Field(() => ApiKey, { nullable: true, description: "The calling key (kind API_KEY), always readable by itself." })
   apiKey?: ApiKey | null;
-
-  /** Raw foreign key (set when kind is API_KEY), filled by the service; not exposed. */
-  apiKeyId?: string | null;
 }

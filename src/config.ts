@@ -53,6 +53,7 @@ const schema = z.object({
   PORTCULLIS_WS_IDLE_TIMEOUT_SECONDS: positiveSeconds(300),
   PORTCULLIS_WS_KEEPALIVE_SECONDS: positiveSeconds(15),
   PORTCULLIS_WS_INIT_TIMEOUT_SECONDS: positiveSeconds(3),
+  PORTCULLIS_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
 export interface MasterKey {
@@ -72,6 +73,8 @@ export interface Config {
   tls?: { certFile: string; keyFile: string };
   trustedProxies: string[];
   corsOrigins: string[];
+  /** The bearer /metrics asks for; without one, only loopback peers are answered. */
+  metricsToken: string | undefined;
   logLevel: string;
   maxBodyBytes: number;
   /** POST /v1/chat/completions and /v1/embeddings, whose messages may carry images. */
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailureLimit: e.PORTCULLIS_AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.PORTCULLIS_AUTH_FAILURE_WINDOW_SECONDS,
     authLockoutSeconds: e.PORTCULLIS_AUTH_LOCKOUT_SECONDS,
+    metricsToken: e.PORTCULLIS_METRICS_TOKEN,
     websocket: {
       maxSubscriptions: e.PORTCULLIS_WS_MAX_SUBSCRIPTIONS,
       maxMessageBytes: e.PORTCULLIS_WS_MAX_MESSAGE_BYTES,

@@ -13,5 +13,6 @@ export interface RequestMeta {
 export interface Context extends RequestMeta {
   services: Services;
   /** Filled in while the request runs. Apollo shallow-copies the context, so this is a shared object. */
-  operation: { name: string | null };
+  /** name: as the client called it (free text); field: the first root field, from the schema (a metrics label). */
+  operation: { name: string | null; field?: string | null };
 }

@@ -138,6 +138,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     trustedProxies: config.trustedProxies,
     maxBodyBytes: config.maxBodyBytes,
     maxModelRequestBytes: config.maxModelRequestBytes,
+    metricsToken: config.metricsToken,
     ready: () => {
       if (closing) return false;
       try {

@@ -28,6 +28,7 @@ import { UsageService } from "./modules/usage/usage.service.js";
 import { Permission } from "./auth/permission.js";
 import { TargetHealthService } from "./modules/health/target-health.service.js";
 import { GroupCommit } from "./db/group-commit.js";
+import { Metrics } from "./metrics/metrics.js";
 import { AttemptRunner } from "./gateway/attempts.js";
 import { TargetHealth } from "./gateway/target-health.js";
 import { RouteCalls } from "./modules/routes/route.calls.js";
@@ -72,6 +73,9 @@ export function createServices(deps: ServiceDeps) {
   const health = new TargetHealth(deps.clock);
   const virtualKeyCalls = new VirtualKeyCalls(deps.db, deps.changeMark);
   const routeCalls = new RouteCalls(deps.db);
+  // The chain lengths, from the (organization, sequence) index: cheap at any size.
+  const chainLengths = deps.sqlite.prepare("SELECT coalesce(sum(n), 0) FROM (SELECT max(sequence) AS n FROM audit_events GROUP BY organization_id)").pluck();
+  const metrics = new Metrics({ circuits: () => health.circuitCounts(), auditEvents: () => chainLengths.get() as number });
   const invoke = new InvokeService(
     auditWriter,
     secrets,
@@ -82,6 +86,7 @@ export function createServices(deps: ServiceDeps) {
     routeCalls,
     new UsageRecorder(deps.sqlite),
     deps.clock,
+    metrics,
   );
   const usage = new UsageService(deps.db);
   const nodes = new NodeService();
@@ -119,6 +124,7 @@ export function createServices(deps: ServiceDeps) {
     invoke,
     usage,
     health,
+    metrics,
     targetHealth: new TargetHealthService(health),
     virtualKeyCalls,
     routeCalls,

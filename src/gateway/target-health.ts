@@ -259,6 +259,13 @@ export class TargetHealth {
     };
   }
 
+  /** How many tracked circuits are in each state (for metrics). */
+  circuitCounts(): Record<CircuitState, number> {
+    const counts: Record<CircuitState, number> = { CLOSED: 0, OPEN: 0, HALF_OPEN: 0 };
+    for (const key of this.keys()) counts[this.snapshot(key).state]++;
+    return counts;
+  }
+
   /** The tracked keys, most recently used first. */
   keys(): string[] {
     const keys: string[] = [];

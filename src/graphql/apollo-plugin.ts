@@ -1,6 +1,7 @@
 // Request-level glue around Apollo: every error carries the request ID, rate limits answer
 // 429, unexpected errors are logged with their stack on the server only.
 import type { ApolloServerPlugin } from "@apollo/server";
+import { Kind } from "graphql";
 import type { Context } from "../context.js";
 import type { Logger } from "../logger.js";
 
@@ -8,8 +9,10 @@ export function requestPlugin(logger: Logger): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ contextValue, operationName }) {
+        async didResolveOperation({ contextValue, operationName, operation }) {
           contextValue.operation.name = operationName ?? null;
+          const first = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
+          contextValue.operation.field = first?.kind === Kind.FIELD ? first.name.value : null;
         },
         async didEncounterErrors({ contextValue, errors }) {
           for (const err of errors) {

@@ -15,6 +15,8 @@ import { ClientAddressResolver } from "./client-address.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { sendError, sendJson } from "./respond.js";
 import { applyCors, setSecurityHeaders } from "./security-headers.js";
+import type { Door as MetricsDoor } from "../metrics/metrics.js";
+import { metricsAccess } from "../metrics/metrics-access.js";
 
 export interface AppOptions {
   apollo: ApolloServer<Context>;
@@ -29,12 +31,16 @@ export interface AppOptions {
   /** The body limit of the OpenAI wire format, whose requests carry images. */
   maxModelRequestBytes: number;
   ready: () => boolean;
+  /** The bearer /metrics asks for; without one, only loopback peers are answered. */
+  metricsToken: string | undefined;
 }
 
 interface RequestLog {
   requestId: string;
   principalId?: string;
   operation?: string | null;
+  /** The operation's first root field (GraphQL) or endpoint (/v1): a bounded metrics label. */
+  field?: string;
   outcome?: string;
 }
 
@@ -53,6 +59,7 @@ export function createApp(o: AppOptions) {
     if (!auth.ok) {
       log.outcome = `unauthenticated:${auth.reason}`;
       if (auth.status === 429) {
+        o.services.metrics.rejected("auth_lockout");
         res.setHeader("retry-after", String(auth.retryAfterSeconds));
         return sendError(res, 429, "RATE_LIMITED", "Too many failed authentications from this address", log.requestId);
       }
@@ -99,6 +106,7 @@ export function createApp(o: AppOptions) {
       context: async () => context,
     });
     log.operation = context.operation.name;
+    log.field = context.operation.field ?? "unknown";
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = result.status ?? 200;
     log.outcome = res.statusCode === 200 ? "ok" : `status:${res.statusCode}`;
@@ -109,6 +117,24 @@ export function createApp(o: AppOptions) {
       for await (const chunk of result.body.asyncIterator) res.write(chunk);
       res.end();
     }
+  }
+
+  async function metrics(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const access = metricsAccess(req, o.metricsToken);
+    if (access === "unauthenticated") {
+      res.setHeader("www-authenticate", 'Bearer realm="portcullis-metrics"');
+      return sendError(res, 401, "UNAUTHENTICATED", "Send the metrics token as the bearer", requestId);
+    }
+    if (access === "forbidden") return sendError(res, 403, "FORBIDDEN", "Metrics are served to this machine only; set PORTCULLIS_METRICS_TOKEN to serve them elsewhere", requestId);
+    if (req.method !== "GET") {
+      res.setHeader("allow", "GET");
+      return sendError(res, 405, "BAD_REQUEST", "Use GET", requestId);
+    }
+    const text = await o.services.metrics.text();
+    res.statusCode = 200;
+    res.setHeader("content-type", o.services.metrics.contentType);
+    res.setHeader("cache-control", "no-store");
+    res.end(text);
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -124,6 +150,8 @@ export function createApp(o: AppOptions) {
       } else if (path === "/readyz") {
         const ready = o.ready();
         sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready" });
+      } else if (path === "/metrics") {
+        await metrics(req, res, log.requestId);
       } else if (path === "/graphql") {
         const corsAllowed = applyCors(req, res, cors);
         if (req.method === "OPTIONS") {
@@ -144,12 +172,27 @@ export function createApp(o: AppOptions) {
       log.outcome = "internal_error";
     } finally {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const door = doorOf(path);
+      const field = door === "graphql" ? (log.field ?? "none") : door === "v1" ? wireEndpoint(path) : door === "other" ? "none" : path.slice(1);
+      o.services.metrics.request(door, field, res.statusCode, log.outcome === "errors", durationMs / 1000);
       o.logger.info(
         { requestId: log.requestId, method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100, operation: log.operation, principalId: log.principalId, outcome: log.outcome ?? "ok", ip },
         "request",
       );
     }
   };
+}
+
+function doorOf(path: string): MetricsDoor {
+  if (path === "/graphql") return "graphql";
+  if (isWirePath(path)) return "v1";
+  if (path === "/healthz" || path === "/readyz") return "health";
+  return path === "/metrics" ? "metrics" : "other";
+}
+
+/** A known endpoint's name; anything else under /v1/ is one label, whatever was typed. */
+function wireEndpoint(path: string): string {
+  return path === "/v1/chat/completions" || path === "/v1/embeddings" || path === "/v1/models" ? path.slice(4) : "unknown";
 }
 
 function header(req: IncomingMessage, name: string): string | null {

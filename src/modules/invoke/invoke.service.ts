@@ -21,6 +21,7 @@ import { failureOutcome, markAudited } from "../audit/audit-outcome.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { validateModelName } from "../common/slug.js";
 import type { RouteCalls } from "../routes/route.calls.js";
+import type { Metrics } from "../../metrics/metrics.js";
 import type { UsageRecorder } from "../usage/usage.recorder.js";
 import type { VirtualKeyCalls } from "../virtual-keys/virtual-key.calls.js";
 import type { SecretBox } from "../virtual-keys/secret-box.js";
@@ -102,6 +103,7 @@ export class InvokeService {
     private readonly routeCalls: RouteCalls,
     private readonly usage: UsageRecorder,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
   ) {}
 
   private readonly now = () => this.clock.now().getTime();
@@ -347,9 +349,9 @@ export class InvokeService {
   }
 
   /** The usage rows and the audit event of a call, committed (grouped with concurrent calls) before it is answered. */
-  private finish(meta: RequestMeta, call: CallPlan, attempts: Attempt[], code: ErrorCode | null, metadata: Record<string, unknown> | undefined, extra?: Record<string, unknown>): Promise<void> {
+  private async finish(meta: RequestMeta, call: CallPlan, attempts: Attempt[], code: ErrorCode | null, metadata: Record<string, unknown> | undefined, extra?: Record<string, unknown>): Promise<void> {
     const served = attempts.find((a) => a.view.status === "SUCCESS")?.view ?? attempts.at(-1)?.view;
-    return this.audit.writeGrouped(meta, { action: "invokeModel", targetKind: call.targetKind, outcome: code === null ? "SUCCESS" : failureOutcome(code) }, (at) => {
+    await this.audit.writeGrouped(meta, { action: "invokeModel", targetKind: call.targetKind, outcome: code === null ? "SUCCESS" : failureOutcome(code) }, (at) => {
       for (const a of attempts) a.settle?.();
       this.usage.record(meta, call, attempts, at);
       return {
@@ -367,6 +369,11 @@ export class InvokeService {
         },
       };
     });
+    for (const { view } of attempts) {
+      this.metrics.attempt(view.provider, view.model, view.status);
+      if (view.errorCode === "RATE_LIMITED") this.metrics.rejected("policy_rate");
+      else if (view.errorCode === "BUDGET_EXCEEDED") this.metrics.rejected("budget");
+    }
   }
 
   /** Audits a call refused before any attempt (bad input, unknown target, no permission), and marks the error so. */

@@ -113,7 +113,10 @@ export function createWireDoor(o: WireDoorOptions) {
     const auth = await o.door.check(req.headers.authorization, { requestId, ip, userAgent });
     if (!auth.ok) {
       log.outcome = `unauthenticated:${auth.reason}`;
-      if (auth.status === 429) return sendWireError(res, new AppError("RATE_LIMITED", "Too many failed authentications from this address", { retryAfterSeconds: auth.retryAfterSeconds }), requestId);
+      if (auth.status === 429) {
+        o.services.metrics.rejected("auth_lockout");
+        return sendWireError(res, new AppError("RATE_LIMITED", "Too many failed authentications from this address", { retryAfterSeconds: auth.retryAfterSeconds }), requestId);
+      }
       res.setHeader("www-authenticate", 'Bearer realm="portcullis"');
       return sendWireError(res, new AppError("UNAUTHENTICATED", "Authentication required: send a Portcullis API key as the bearer token"), requestId);
     }

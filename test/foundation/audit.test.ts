@@ -46,10 +46,25 @@ describe("audit log", () => {
     expect(filtered.nodes).toEqual([{ sequence: 1, actorKind: null }]);
   });
 
-  it("reports the first broken sequence after a row is edited, deleted or reordered", async () => {
+  it("refuses to change or delete an event through ordinary SQL", async () => {
+    const db = t.server.database.sqlite;
+    const org = t.organizationId;
+    const before = db.prepare("SELECT * FROM audit_events WHERE organization_id = ? ORDER BY sequence").all(org);
+    expect(() => db.prepare("UPDATE audit_events SET outcome = 'DENIED' WHERE organization_id = ? AND sequence = 3").run(org)).toThrow(/append-only: an event cannot be changed/);
+    expect(() => db.prepare("DELETE FROM audit_events WHERE organization_id = ? AND sequence = 1").run(org)).toThrow(/append-only: an event cannot be deleted/);
+    expect(() => db.prepare("DELETE FROM audit_events").run()).toThrow(/append-only/);
+    expect(db.prepare("SELECT * FROM audit_events WHERE organization_id = ? ORDER BY sequence").all(org)).toEqual(before);
+    expect((await t.client(t.ownerKey).data(VERIFY)).verifyAuditLog.valid).toBe(true);
+  });
+
+  it("reports the first broken sequence after a row is edited, deleted or reordered (triggers dropped first)", async () => {
     const db = t.server.database.sqlite;
     const org = t.organizationId;
     const owner = t.client(t.ownerKey);
+    // Someone holding the file can drop the triggers; the chain is what catches the rest.
+    const triggers = (db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'audit_events'").all() as { name: string; sql: string }[]);
+    expect(triggers.map((tr) => tr.name).sort()).toEqual(["audit_events_no_delete", "audit_events_no_update"]);
+    for (const tr of triggers) db.exec(`DROP TRIGGER ${tr.name}`);
     const backup = db.prepare("SELECT * FROM audit_events WHERE organization_id = ? ORDER BY sequence").all(org) as Record<string, unknown>[];
     const restore = () => {
       db.prepare("DELETE FROM audit_events WHERE organization_id = ?").run(org);
@@ -77,6 +92,7 @@ describe("audit log", () => {
     restore();
 
     expect((await owner.data(VERIFY)).verifyAuditLog.valid).toBe(true);
+    for (const tr of triggers) db.exec(tr.sql);
   });
 
   it("verifies a range", async () => {

@@ -128,15 +128,17 @@ describe("migrations", () => {
     openDatabase(dataDir).sqlite.close();
     const folder = join(tempDir(), "drizzle");
     cpSync(migrationsFolder, folder, { recursive: true });
-    write(join(folder, "0001_broken.sql"), "CREATE TABLE half_done (id text);\n--> statement-breakpoint\nALTER TABLE no_such_table ADD COLUMN x text;\n");
     const journal = JSON.parse(read(join(folder, "meta", "_journal.json"), "utf8"));
-    journal.entries.push({ idx: 1, version: "6", when: journal.entries[0].when + 1, tag: "0001_broken", breakpoints: true });
+    const shipped = journal.entries.length;
+    const tag = `${String(shipped).padStart(4, "0")}_broken`;
+    write(join(folder, `${tag}.sql`), "CREATE TABLE half_done (id text);\n--> statement-breakpoint\nALTER TABLE no_such_table ADD COLUMN x text;\n");
+    journal.entries.push({ idx: shipped, version: "6", when: journal.entries.at(-1).when + 1, tag, breakpoints: true });
     write(join(folder, "meta", "_journal.json"), JSON.stringify(journal));
     expect(() => openDatabase(dataDir, folder)).toThrow(DatabaseStartupError);
     const { sqlite } = openDatabase(dataDir);
     try {
       expect(sqlite.prepare("SELECT name FROM sqlite_schema WHERE name = 'half_done'").get()).toBeUndefined();
-      expect((sqlite.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number }).n).toBe(1);
+      expect((sqlite.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number }).n).toBe(shipped);
     } finally {
       sqlite.close();
     }

@@ -13,6 +13,7 @@ import type { Services } from "../services.js";
 import type { Door } from "./authenticate.js";
 import { ClientAddressResolver } from "./client-address.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
+import { closeAfterDraining } from "./too-large.js";
 import { sendError, sendJson } from "./respond.js";
 import { applyCors, setSecurityHeaders } from "./security-headers.js";
 import type { Door as MetricsDoor } from "../metrics/metrics.js";
@@ -74,7 +75,10 @@ export function createApp(o: AppOptions) {
       try {
         raw = await readBody(req, o.maxBodyBytes);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) return sendError(res, 413, "BAD_REQUEST", `The request body is larger than ${o.maxBodyBytes} bytes`, log.requestId);
+        if (err instanceof BodyTooLargeError) {
+          closeAfterDraining(req, res);
+          return sendError(res, 413, "BAD_REQUEST", `The request body is larger than ${o.maxBodyBytes} bytes`, log.requestId);
+        }
         throw err;
       }
       const type = header(req, "content-type") ?? "";

@@ -54,6 +54,16 @@ describe("HTTP surface", () => {
     expect(res.status).toBe(413);
   });
 
+  it("lets a client still sending a 10 MB body receive its 413 (RFC 9112, 9.6), then closes", async () => {
+    // A Node client (undici) writes the whole body before it reads: a socket closed at once would reset it.
+    const res = await post(JSON.stringify({ query: "{ viewer { principalId } }", variables: { pad: "x".repeat(10 * 1024 * 1024) } }));
+    expect(res.status).toBe(413);
+    expect(res.headers.get("connection")).toBe("close");
+    expect((await res.json()).errors[0]).toMatchObject({ message: "The request body is larger than 4096 bytes", extensions: { code: "BAD_REQUEST" } });
+    // The server goes on serving.
+    expect((await post(JSON.stringify({ query: "{ viewer { kind } }" }))).status).toBe(200);
+  });
+
   it("refuses a GET mutation and a GET without the CSRF header", async () => {
     const q = encodeURIComponent("mutation { createWorkspace(input: {name: \"x\"}) { id } }");
     const res = await fetch(`${t.url}/graphql?query=${q}`, { headers: { authorization: `Bearer ${t.ownerKey}`, "apollo-require-preflight": "1" } });

@@ -8,6 +8,7 @@ import type { RequestMeta } from "../../context.js";
 import { AppError, badInput } from "../../errors.js";
 import type { Door } from "../../http/authenticate.js";
 import { BodyTooLargeError, readBody } from "../../http/read-body.js";
+import { closeAfterDraining } from "../../http/too-large.js";
 import type { Logger } from "../../logger.js";
 import type { ChatMessage, Usage } from "../../providers/types.js";
 import type { Services } from "../../services.js";
@@ -42,9 +43,6 @@ const ENDPOINTS: Record<string, { endpoint: Endpoint; method: "GET" | "POST" }> 
 export function isWirePath(path: string): boolean {
   return path.startsWith("/v1/");
 }
-
-/** After a 413 the rest of the body is read and dropped for this long, so that the client sees the answer (RFC 9112, 9.6). */
-const LINGER_MS = 5_000;
 
 export function createWireDoor(o: WireDoorOptions) {
   const { invoke } = o.services;
@@ -188,18 +186,8 @@ function sendJson(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-/**
- * 413, then the rest of the body is read and dropped for a while before the connection closes:
- * a client still sending would otherwise see its connection reset instead of the answer.
- */
 function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number, requestId: string): void {
-  res.setHeader("connection", "close");
-  res.shouldKeepAlive = false;
-  const socket = req.socket;
-  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
-  linger.unref();
-  req.once("end", () => clearTimeout(linger));
-  req.resume();
+  closeAfterDraining(req, res);
   sendJson(res, 413, JSON.stringify({ error: { message: `The request body is larger than ${limit} bytes`, type: "invalid_request_error", param: null, code: "request_too_large", request_id: requestId } }));
 }
 

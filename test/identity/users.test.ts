@@ -24,8 +24,9 @@ describe("inviteUser", () => {
     // The audit event names the person by ID only, so that erasure leaves the chain intact.
     const event = s.lastEvent("inviteUser")!;
     expect(event).toMatchObject({ targetId: user.id, targetKind: "User", outcome: "SUCCESS" });
-    // (Case-sensitive "Ada" and the address: a lowercase "ada" turns up in random hex now and then.)
-    for (const personal of ["Ada", "lovelace", "example.com"]) expect(JSON.stringify(event)).not.toContain(personal);
+    // IDs and hashes are left out of the search: random hex and base62 spell "ada" now and then.
+    const { id: _id, organizationId: _o, actorId: _a, targetId: _t, requestId: _r, previousHash: _p, hash: _h, ...described } = event as Record<string, unknown>;
+    expect(JSON.stringify(described)).not.toMatch(/ada|lovelace|example\.com/i);
   });
 
   it("refuses a duplicate email in the organization with CONFLICT, but not in another one", async () => {

@@ -53,6 +53,7 @@ const schema = z.object({
   PORTCULLIS_WS_IDLE_TIMEOUT_SECONDS: positiveSeconds(300),
   PORTCULLIS_WS_KEEPALIVE_SECONDS: positiveSeconds(15),
   PORTCULLIS_WS_INIT_TIMEOUT_SECONDS: positiveSeconds(3),
+  PORTCULLIS_SQLITE_SYNCHRONOUS: z.enum(["normal", "full"]).optional().transform((v) => v ?? "normal"),
   PORTCULLIS_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
@@ -75,6 +76,8 @@ export interface Config {
   corsOrigins: string[];
   /** The bearer /metrics asks for; without one, only loopback peers are answered. */
   metricsToken: string | undefined;
+  /** What a commit survives: a killed process (normal) or also a power loss (full). */
+  sqliteSynchronous: "normal" | "full";
   logLevel: string;
   maxBodyBytes: number;
   /** POST /v1/chat/completions and /v1/embeddings, whose messages may carry images. */
@@ -154,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailureWindowSeconds: e.PORTCULLIS_AUTH_FAILURE_WINDOW_SECONDS,
     authLockoutSeconds: e.PORTCULLIS_AUTH_LOCKOUT_SECONDS,
     metricsToken: e.PORTCULLIS_METRICS_TOKEN,
+    sqliteSynchronous: e.PORTCULLIS_SQLITE_SYNCHRONOUS,
     websocket: {
       maxSubscriptions: e.PORTCULLIS_WS_MAX_SUBSCRIPTIONS,
       maxMessageBytes: e.PORTCULLIS_WS_MAX_MESSAGE_BYTES,

@@ -61,7 +61,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger(config.logLevel);
 
-  const database = openDatabase(config.dataDir);
+  const database = openDatabase(config.dataDir, undefined, config.sqliteSynchronous);
   let generatedMasterKeyFile: string | undefined;
   let masterKeys = config.masterKeys;
   if (!masterKeys) {

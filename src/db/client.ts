@@ -25,7 +25,14 @@ export function databasePath(dataDir: string): string {
   return join(dataDir, "portcullis.db");
 }
 
-export function openDatabase(dataDir: string, migrations = migrationsFolder): OpenedDatabase {
+/**
+ * NORMAL: in WAL mode a commit survives the process being killed, but the last commits before a
+ * power loss or kernel crash may be lost (never half-applied). FULL: the WAL is synced on every
+ * commit, so they survive that too, at the cost of an fsync per commit.
+ */
+export type Synchronous = "normal" | "full";
+
+export function openDatabase(dataDir: string, migrations = migrationsFolder, synchronous: Synchronous = "normal"): OpenedDatabase {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = databasePath(dataDir);
   let sqlite: Database.Database;
@@ -48,7 +55,7 @@ export function openDatabase(dataDir: string, migrations = migrationsFolder): Op
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
-  sqlite.pragma("synchronous = NORMAL");
+  sqlite.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
   // Deleted rows (a virtual key's ciphertext, a shredded data key) are overwritten with zeros
   // instead of lingering in free pages.
   sqlite.pragma("secure_delete = ON");

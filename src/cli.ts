@@ -135,7 +135,7 @@ function rotateMasterKey(s: PortcullisServer): number {
   return 0;
 }
 
-function verifyAudit(s: PortcullisServer, args: string[]): number {
+async function verifyAudit(s: PortcullisServer, args: string[]): Promise<number> {
   const ids = args[0] ? [args[0]] : s.services.organizations.list().map((o) => o.id);
   let broken = 0;
   for (const id of ids) {
@@ -143,7 +143,7 @@ function verifyAudit(s: PortcullisServer, args: string[]): number {
       process.stderr.write(`portcullis: no organization ${id}\n`);
       return 1;
     }
-    const check = s.services.audit.verifyOrganization(id, undefined, undefined, (n) => process.stderr.write(`${id}: checked ${n} events\r`));
+    const check = await s.services.audit.verifyOrganization(id, undefined, undefined, (n) => process.stderr.write(`${id}: checked ${n} events\r`));
     if (check.valid) process.stdout.write(`${id}: valid, ${check.checkedEvents} events, head ${check.headHash ?? "(empty)"}\n`);
     else {
       broken++;

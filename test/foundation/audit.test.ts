@@ -132,3 +132,27 @@ describe("audit log", () => {
     expect(auditEvents.nodes.at(-1)).toEqual({ outcome: "DENIED", targetId: keyId, targetKind: "ApiKey", actorId: null, details: { reason: "bad_secret" } });
   });
 });
+
+describe("verifying a long chain", () => {
+  it("yields to the event loop between batches: other requests are served while it runs", async () => {
+    const big = await startServer();
+    try {
+      // 3,500 events written directly: many verification batches.
+      const { appendAuditEvent } = await import("../../src/modules/audit/audit.recorder.js");
+      const { db } = big.server.database;
+      db.transaction((tx) => {
+        for (let i = 0; i < 3500; i++) appendAuditEvent(tx, { organizationId: big.organizationId, actorKind: null, actorId: null, action: "seeded", outcome: "SUCCESS" }, big.clock.now());
+      });
+      const owner = big.client(big.ownerKey);
+      let servedMeanwhile = false;
+      const verifying = owner.data(VERIFY).then((d) => ({ result: d.verifyAuditLog, servedMeanwhile }));
+      // Sent after the verification: answered before it ends only because verification yields.
+      const viewer = owner.data("{ viewer { kind } }").then(() => (servedMeanwhile = true));
+      const [{ result, servedMeanwhile: before }] = await Promise.all([verifying, viewer]);
+      expect(result).toMatchObject({ valid: true, checkedEvents: 3501 });
+      expect(before).toBe(true);
+    } finally {
+      await big.stop();
+    }
+  });
+});

@@ -74,16 +74,16 @@ export interface ChainCheck {
  * (the genesis hash, or the hash of the event kept just before the range); undefined accepts
  * whatever the first event names, for a chain whose head was removed by retention.
  */
-export function verifyChain(
-  events: Iterable<AuditEventView & { hash: string }>,
+export async function verifyChain(
+  events: Iterable<AuditEventView & { hash: string }> | AsyncIterable<AuditEventView & { hash: string }>,
   expectedPrevious?: string,
   firstSequence?: number,
-): ChainCheck {
+): Promise<ChainCheck> {
   let previous = expectedPrevious;
   let expectedSequence = firstSequence;
   let checked = 0;
   let last: (AuditEventView & { hash: string }) | undefined;
-  for (const event of events) {
+  for await (const event of events) {
     checked++;
     const linked = previous === undefined || event.previousHash === previous;
     const inOrder = expectedSequence === undefined || event.sequence === expectedSequence;

@@ -9,6 +9,7 @@ import { DatabaseStartupError } from "./db/client.js";
 import { newId } from "./ids.js";
 import { createLogger } from "./logger.js";
 import { buildServer, type PortcullisServer } from "./server.js";
+import { jsonLine, printable } from "./printable.js";
 import { serve } from "./serve.js";
 
 const USAGE = `Usage: portcullis <command>
@@ -54,11 +55,11 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return command === undefined ? 1 : 0;
       default:
-        throw new UsageError(`Unknown command: ${command}`);
+        throw new UsageError(`Unknown command: ${printable(command)}`);
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`portcullis: ${err.message}\n\n${USAGE}`);
+      process.stderr.write(`portcullis: ${printable(err.message)}\n\n${USAGE}`);
       return 2;
     }
     if (err instanceof ConfigError || err instanceof DatabaseStartupError || err instanceof KeyRingError || err instanceof BackupError) {
@@ -107,7 +108,7 @@ async function deleteOrganization(s: PortcullisServer, args: string[]): Promise<
   if (!id) throw new UsageError("delete-organization needs an organization ID");
   const org = s.services.organizations.get(id);
   if (!org) {
-    process.stderr.write(`portcullis: no organization ${id}\n`);
+    process.stderr.write(`portcullis: no organization ${printable(id)}\n`);
     return 1;
   }
   if (!args.includes("--yes")) {
@@ -140,7 +141,7 @@ async function verifyAudit(s: PortcullisServer, args: string[]): Promise<number>
   let broken = 0;
   for (const id of ids) {
     if (!s.services.organizations.get(id)) {
-      process.stderr.write(`portcullis: no organization ${id}\n`);
+      process.stderr.write(`portcullis: no organization ${printable(id)}\n`);
       return 1;
     }
     const check = await s.services.audit.verifyOrganization(id, undefined, undefined, (n) => process.stderr.write(`${id}: checked ${n} events\r`));
@@ -157,10 +158,10 @@ function exportAudit(s: PortcullisServer, args: string[]): number {
   const id = args[0];
   if (!id) throw new UsageError("export-audit needs an organization ID");
   if (!s.services.organizations.get(id)) {
-    process.stderr.write(`portcullis: no organization ${id}\n`);
+    process.stderr.write(`portcullis: no organization ${printable(id)}\n`);
     return 1;
   }
-  for (const event of s.services.audit.exportOrganization(id)) process.stdout.write(JSON.stringify(event) + "\n");
+  for (const event of s.services.audit.exportOrganization(id)) process.stdout.write(jsonLine(event) + "\n");
   return 0;
 }
 
@@ -173,6 +174,6 @@ async function backup(s: PortcullisServer, file: string): Promise<number> {
     shown = percent;
     process.stderr.write(`copied ${copied} of ${total} pages (${percent}%)\n`);
   });
-  process.stderr.write(`backup written to ${target}: ${result.pages} pages, ${result.bytes} bytes, integrity checked\n`);
+  process.stderr.write(`backup written to ${printable(target)}: ${result.pages} pages, ${result.bytes} bytes, integrity checked\n`);
   return 0;
 }

@@ -5,6 +5,7 @@
 import Database from "better-sqlite3";
 import { chmodSync, existsSync, linkSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { printable } from "../printable.js";
 
 /** Pages copied per step: the server's connection is locked only for a step at a time. */
 const PAGES_PER_STEP = 256;
@@ -17,7 +18,7 @@ export interface BackupResult {
 }
 
 export async function backupDatabase(sqlite: Database.Database, target: string, onProgress: (copied: number, total: number) => void): Promise<BackupResult> {
-  if (existsSync(target)) throw new BackupError(`${target} already exists; a backup never overwrites a file`);
+  if (existsSync(target)) throw new BackupError(`${printable(target)} already exists; a backup never overwrites a file`);
   const partial = `${target}.partial-${randomBytes(6).toString("hex")}`;
   try {
     const { totalPages } = await sqlite.backup(partial, {

@@ -268,5 +268,8 @@ function blamesTarget(failure: ProviderFailure): boolean {
 export function failureError(failure: ProviderFailure, timeoutMs: number): AppError {
   if (failure.kind === "timeout") return new AppError("PROVIDER_TIMEOUT", `The provider did not answer within ${timeoutMs} ms`);
   if (failure.kind === "stream_cut") return new AppError("PROVIDER_ERROR", "The provider cut the stream off before the answer was complete");
-  return new AppError("PROVIDER_ERROR", failure.message, failure.httpStatus !== null ? { httpStatus: failure.httpStatus } : {});
+  const extensions: Record<string, unknown> = failure.httpStatus !== null ? { httpStatus: failure.httpStatus } : {};
+  // The provider's own rate limit: its retry-after tells the caller when to come back.
+  if (failure.httpStatus === 429 && failure.retryAfterMs !== null) extensions.retryAfterSeconds = Math.max(1, Math.ceil(failure.retryAfterMs / 1000));
+  return new AppError("PROVIDER_ERROR", failure.message, extensions);
 }

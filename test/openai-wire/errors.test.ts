@@ -341,7 +341,7 @@ describe("methods and paths", () => {
 });
 
 describe("provider failures", () => {
-  it.each([400, 401, 403, 404, 429, 500, 502, 503])("a provider's %i is a 502 whose body holds nothing the provider said", async (status) => {
+  it.each([400, 401, 403, 404, 500, 502, 503])("a provider's %i is a 502 whose body holds nothing the provider said", async (status) => {
     mock.enqueue({ kind: "fail", status });
     const res = await chat(t, t.ownerKey, model);
     const error = expectWireError(res, 502, "provider_error");
@@ -352,6 +352,21 @@ describe("provider failures", () => {
     expect(res.text).not.toContain("Incorrect API key");
     // The mock did echo the secret in its body: the test would see a leak.
     expect(mock.requests[0].authorization).toBe(`Bearer ${vk.secret}`);
+  });
+
+  it("a provider's 429 is a 429 the SDKs wait on, with the provider's retry-after and nothing else it said", async () => {
+    mock.enqueue({ kind: "fail", status: 429 });
+    const plain = await chat(t, t.ownerKey, model);
+    expect(expectWireError(plain, 429, "provider_rate_limited")).toMatchObject({ type: "rate_limit_error", message: "The provider answered HTTP 429" });
+    expect(plain.headers.get("retry-after")).toBeNull();
+    expect(plain.headers.get("x-should-retry")).toBeNull();
+    expectNoEcho(plain.text, vk.secret, "response");
+    // With a retry-after too long to wait for within the call, the caller is told it.
+    mock.enqueue({ kind: "rateLimit", retryAfter: "120" });
+    const hinted = await chat(t, t.ownerKey, model);
+    expectWireError(hinted, 429, "provider_rate_limited");
+    expect(hinted.headers.get("retry-after")).toBe("120");
+    expect(hinted.text).not.toContain("Incorrect API key");
   });
 
   it("a streamed call the provider refuses before streaming is a 502 JSON error, not an event stream", async () => {
@@ -419,9 +434,12 @@ describe("provider failures", () => {
     for (const k of [planted, plantedAnthropic, plantedGoogle]) {
       for (const status of [400, 401, 403, 429, 500, 503]) {
         for (const stream of [false, true]) {
+          // Failures open the target's circuit: close it, so that every call reaches the provider.
+          t.server.services.health.clear();
           mock.enqueue({ kind: "fail", status });
           const res = await chat(t, t.ownerKey, `@${k.slug}/some-model`, { stream });
-          expectWireError(res, 502, "provider_error");
+          if (status === 429) expectWireError(res, 429, "provider_rate_limited");
+          else expectWireError(res, 502, "provider_error");
           texts.push(res.text, JSON.stringify([...res.headers]));
         }
       }

@@ -389,7 +389,7 @@ describe("provider secrets", () => {
           // Failures open the target's circuit: close it, so that every call reaches the provider.
           t.server.services.health.clear();
           mock.enqueue({ kind: "fail", status });
-          expectWireError(await call(t.ownerKey, viaKey(k), { stream }), 502);
+          expectWireError(await call(t.ownerKey, viaKey(k), { stream }), status === 429 ? 429 : 502);
         }
       }
       t.server.services.health.clear();

@@ -29,8 +29,12 @@ const BY_CODE: Record<ErrorCode, WireError> = {
 };
 
 /** OpenAI's error body for an error (its message is ours: a provider's body never gets here). */
+/** Every target rate-limited the call: a 429 the SDKs wait on (with the provider's retry-after), not a 502. */
+const PROVIDER_RATE_LIMITED: WireError = { status: 429, type: "rate_limit_error", code: "provider_rate_limited" };
+
 export function wireError(err: AppError, requestId: string, override?: Partial<WireError>): { status: number; headers: Record<string, string>; body: string } {
-  const shape = { ...(BY_CODE[err.code] ?? BY_CODE.INTERNAL_SERVER_ERROR), ...override };
+  const byCode = err.code === "PROVIDER_ERROR" && err.extensions.httpStatus === 429 ? PROVIDER_RATE_LIMITED : BY_CODE[err.code];
+  const shape = { ...(byCode ?? BY_CODE.INTERNAL_SERVER_ERROR), ...override };
   const headers: Record<string, string> = {};
   const retryAfter = err.extensions.retryAfterSeconds;
   if (typeof retryAfter === "number") headers["retry-after"] = String(Math.max(1, Math.ceil(retryAfter)));

@@ -53,6 +53,8 @@ const schema = z.object({
   PORTCULLIS_WS_IDLE_TIMEOUT_SECONDS: positiveSeconds(300),
   PORTCULLIS_WS_KEEPALIVE_SECONDS: positiveSeconds(15),
   PORTCULLIS_WS_INIT_TIMEOUT_SECONDS: positiveSeconds(3),
+  PORTCULLIS_ADDRESS_FAILURE_LIMIT: positiveInt(300),
+  PORTCULLIS_PRINCIPAL_RATE_LIMIT: z.coerce.number().int().positive().optional(),
   PORTCULLIS_SQLITE_SYNCHRONOUS: z.enum(["normal", "full"]).optional().transform((v) => v ?? "normal"),
   PORTCULLIS_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
@@ -76,6 +78,8 @@ export interface Config {
   corsOrigins: string[];
   /** The bearer /metrics asks for; without one, only loopback peers are answered. */
   metricsToken: string | undefined;
+  /** Failing requests per address, and requests per principal (null: none), per minute. */
+  abuse: { addressFailuresPerMinute: number; principalRequestsPerMinute: number | null };
   /** What a commit survives: a killed process (normal) or also a power loss (full). */
   sqliteSynchronous: "normal" | "full";
   logLevel: string;
@@ -158,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authLockoutSeconds: e.PORTCULLIS_AUTH_LOCKOUT_SECONDS,
     metricsToken: e.PORTCULLIS_METRICS_TOKEN,
     sqliteSynchronous: e.PORTCULLIS_SQLITE_SYNCHRONOUS,
+    abuse: { addressFailuresPerMinute: e.PORTCULLIS_ADDRESS_FAILURE_LIMIT, principalRequestsPerMinute: e.PORTCULLIS_PRINCIPAL_RATE_LIMIT ?? null },
     websocket: {
       maxSubscriptions: e.PORTCULLIS_WS_MAX_SUBSCRIPTIONS,
       maxMessageBytes: e.PORTCULLIS_WS_MAX_MESSAGE_BYTES,

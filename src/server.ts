@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
 import { AuthFailureLimiter } from "./auth/failure-limiter.js";
+import { AbuseLimits } from "./http/abuse-limits.js";
 import { OidcAuthenticator } from "./auth/oidc-authenticator.js";
 import { issuerKeyFetcher } from "./auth/oidc-discovery.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -116,6 +117,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
 
   const expectedMigrations = readdirSync(migrationsFolder).filter((f) => f.endsWith(".sql")).length;
   let closing = false;
+  const abuse = new AbuseLimits(config.abuse, clock);
   const door = new Door(
     new ApiKeyAuthenticator(database.db, keys, clock, changeMark),
     new OidcAuthenticator(
@@ -126,6 +128,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     ),
     new AuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 }, clock),
     services.auditWriter,
+    abuse,
   );
   const handler = createApp({
     apollo,
@@ -139,6 +142,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     maxBodyBytes: config.maxBodyBytes,
     maxModelRequestBytes: config.maxModelRequestBytes,
     metricsToken: config.metricsToken,
+    abuse,
     ready: () => {
       if (closing) return false;
       try {

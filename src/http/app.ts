@@ -10,13 +10,14 @@ import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import { createWireDoor, isWirePath } from "../modules/openai-wire/wire.door.js";
 import type { Services } from "../services.js";
-import type { Door } from "./authenticate.js";
+import { limitOf, type Door } from "./authenticate.js";
 import { ClientAddressResolver } from "./client-address.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { closeAfterDraining } from "./too-large.js";
 import { sendError, sendJson } from "./respond.js";
 import { applyCors, setSecurityHeaders } from "./security-headers.js";
 import type { Door as MetricsDoor } from "../metrics/metrics.js";
+import type { AbuseLimits } from "./abuse-limits.js";
 import { metricsAccess } from "../metrics/metrics-access.js";
 
 export interface AppOptions {
@@ -34,6 +35,8 @@ export interface AppOptions {
   ready: () => boolean;
   /** The bearer /metrics asks for; without one, only loopback peers are answered. */
   metricsToken: string | undefined;
+  /** Counts the failing requests of each address (the door refuses the floods). */
+  abuse: AbuseLimits;
 }
 
 interface RequestLog {
@@ -60,9 +63,9 @@ export function createApp(o: AppOptions) {
     if (!auth.ok) {
       log.outcome = `unauthenticated:${auth.reason}`;
       if (auth.status === 429) {
-        o.services.metrics.rejected("auth_lockout");
+        o.services.metrics.rejected(limitOf(auth.reason));
         res.setHeader("retry-after", String(auth.retryAfterSeconds));
-        return sendError(res, 429, "RATE_LIMITED", "Too many failed authentications from this address", log.requestId);
+        return sendError(res, 429, "RATE_LIMITED", auth.message ?? "Too many requests", log.requestId);
       }
       res.setHeader("www-authenticate", 'Bearer realm="portcullis"');
       return sendError(res, 401, "UNAUTHENTICATED", "Authentication required", log.requestId);
@@ -179,6 +182,7 @@ export function createApp(o: AppOptions) {
       const door = doorOf(path);
       const field = door === "graphql" ? (log.field ?? "none") : door === "v1" ? wireEndpoint(path) : door === "other" ? "none" : path.slice(1);
       o.services.metrics.request(door, field, res.statusCode, log.outcome === "errors", durationMs / 1000);
+      if (res.statusCode >= 400 && (door === "graphql" || door === "v1" || door === "other")) o.abuse.failed(ip);
       o.logger.info(
         { requestId: log.requestId, method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100, operation: log.operation, principalId: log.principalId, outcome: log.outcome ?? "ok", ip },
         "request",

@@ -9,6 +9,8 @@ import type { OidcAuthenticator, OidcAuthResult } from "../auth/oidc-authenticat
 import type { Principal } from "../auth/principal.js";
 import { looksLikeJwt } from "../crypto/oidc-token.js";
 import type { AuditedWriter } from "../modules/audit/audited-write.js";
+import type { Limit } from "../metrics/metrics.js";
+import type { AbuseLimits } from "./abuse-limits.js";
 
 export interface DoorRequest {
   requestId: string;
@@ -18,8 +20,15 @@ export interface DoorRequest {
 
 export type DoorResult =
   | { ok: true; principal: Principal }
-  /** 401 with the same body whatever the cause, or 429 while the address is locked out. */
-  | { ok: false; status: 401 | 429; reason: string; retryAfterSeconds?: number };
+  /** 401 with the same body whatever the cause, or 429 (with its message) while the address or the principal is over a limit. */
+  | { ok: false; status: 401 | 429; reason: string; retryAfterSeconds?: number; message?: string };
+
+const LOCKED_OUT = "Too many failed authentications from this address";
+
+/** The metrics name of a refusal's limit. */
+export function limitOf(reason: string): Limit {
+  return reason === "address_rate" ? "address_rate" : reason === "principal_rate" ? "principal_rate" : "auth_lockout";
+}
 
 export class Door {
   constructor(
@@ -27,13 +36,21 @@ export class Door {
     private readonly oidc: OidcAuthenticator,
     private readonly limiter: AuthFailureLimiter,
     private readonly audit: AuditedWriter,
+    private readonly abuse: AbuseLimits,
   ) {}
 
   async check(authorization: string | undefined, request: DoorRequest): Promise<DoorResult> {
+    // Before anything is read or looked up: a flooding address costs one counter lookup per request.
+    const flooding = this.abuse.addressRefused(request.ip);
+    if (flooding !== undefined) return { ok: false, status: 429, reason: "address_rate", retryAfterSeconds: flooding, message: "Too many failing requests from this address" };
     const auth = await this.authenticate(authorization, request);
-    if (auth.ok) return auth;
+    if (auth.ok) {
+      const busy = this.abuse.principalRefused(auth.principal.id);
+      if (busy !== undefined) return { ok: false, status: 429, reason: "principal_rate", retryAfterSeconds: busy, message: "Too many requests from this principal" };
+      return auth;
+    }
     const locked = this.limiter.lockedFor(request.ip);
-    if (locked !== undefined) return { ok: false, status: 429, reason: auth.reason, retryAfterSeconds: locked };
+    if (locked !== undefined) return { ok: false, status: 429, reason: auth.reason, retryAfterSeconds: locked, message: LOCKED_OUT };
     if (auth.organizationId) {
       const oidc = "via" in auth;
       this.audit.record({
@@ -51,7 +68,7 @@ export class Door {
       });
     }
     const retryAfter = this.limiter.fail(request.ip);
-    if (retryAfter !== undefined) return { ok: false, status: 429, reason: auth.reason, retryAfterSeconds: retryAfter };
+    if (retryAfter !== undefined) return { ok: false, status: 429, reason: auth.reason, retryAfterSeconds: retryAfter, message: LOCKED_OUT };
     return { ok: false, status: 401, reason: auth.reason };
   }
 

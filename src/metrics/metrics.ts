@@ -12,7 +12,7 @@ const MAX_MODELS = 100;
 export type Door = "graphql" | "v1" | "health" | "metrics" | "other";
 
 /** Limits that refuse requests, each counted when it does. */
-export type Limit = "policy_rate" | "budget" | "auth_lockout";
+export type Limit = "policy_rate" | "budget" | "auth_lockout" | "address_rate" | "principal_rate";
 
 export interface MetricsSources {
   /** How many circuits are in each state now. */

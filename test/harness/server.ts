@@ -53,6 +53,9 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     PORTCULLIS_MASTER_KEYS: TEST_MASTER_KEY,
     PORTCULLIS_BOOTSTRAP_KEY: bootstrapKey,
     PORTCULLIS_LOG_LEVEL: "info",
+    // Every test sends from 127.0.0.1 on a clock that stands still, hostile-input tests thousands
+    // of failing requests: the address limit is tried in test/foundation/abuse-limits.test.ts.
+    PORTCULLIS_ADDRESS_FAILURE_LIMIT: "1000000",
     ...options.env,
   });
   const clock = options.clock ?? new ManualClock(new Date());

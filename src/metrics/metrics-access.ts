@@ -3,14 +3,15 @@
 // carries no forwarding header (a reverse proxy on the same host would otherwise hand the
 // metrics to the whole internet). Forwarding headers never grant access.
 import type { IncomingMessage } from "node:http";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
+import ipaddr from "ipaddr.js";
+import { constantTimeEqual } from "../crypto/hashing.js";
 
 export type MetricsAccess = "allowed" | "unauthenticated" | "forbidden";
 
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
-  return v4.startsWith("127.") || address === "::1";
+/** 127.0.0.0/8, ::1, and IPv4-mapped 127.x (ipaddr.process unwraps those). */
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && ipaddr.isValid(address) && ipaddr.process(address).range() === "loopback";
 }
 
 export function metricsAccess(req: IncomingMessage, token: string | undefined): MetricsAccess {
@@ -19,7 +20,7 @@ export function metricsAccess(req: IncomingMessage, token: string | undefined): 
     const presented = header.startsWith("Bearer ") ? header.slice(7) : "";
     // Digests of equal length: the comparison takes the same time whatever was presented.
     const digest = (s: string) => createHash("sha256").update(s).digest();
-    return presented !== "" && timingSafeEqual(digest(presented), digest(token)) ? "allowed" : "unauthenticated";
+    return presented !== "" && constantTimeEqual(digest(presented), digest(token)) ? "allowed" : "unauthenticated";
   }
   const forwarded = req.headers["x-forwarded-for"] !== undefined || req.headers.forwarded !== undefined || req.headers["x-real-ip"] !== undefined;
   return isLoopback(req.socket.remoteAddress) && !forwarded ? "allowed" : "forbidden";

@@ -10,7 +10,7 @@ import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import { createWireDoor, isWirePath } from "../modules/openai-wire/wire.door.js";
 import type { Services } from "../services.js";
-import { limitOf, type Door } from "./authenticate.js";
+import type { Door } from "./authenticate.js";
 import { ClientAddressResolver } from "./client-address.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { closeAfterDraining } from "./too-large.js";
@@ -63,9 +63,9 @@ export function createApp(o: AppOptions) {
     if (!auth.ok) {
       log.outcome = `unauthenticated:${auth.reason}`;
       if (auth.status === 429) {
-        o.services.metrics.rejected(limitOf(auth.reason));
+        o.services.metrics.rejected(auth.limit);
         res.setHeader("retry-after", String(auth.retryAfterSeconds));
-        return sendError(res, 429, "RATE_LIMITED", auth.message ?? "Too many requests", log.requestId);
+        return sendError(res, 429, "RATE_LIMITED", auth.message, log.requestId);
       }
       res.setHeader("www-authenticate", 'Bearer realm="portcullis"');
       return sendError(res, 401, "UNAUTHENTICATED", "Authentication required", log.requestId);

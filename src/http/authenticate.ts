@@ -20,15 +20,13 @@ export interface DoorRequest {
 
 export type DoorResult =
   | { ok: true; principal: Principal }
-  /** 401 with the same body whatever the cause, or 429 (with its message) while the address or the principal is over a limit. */
-  | { ok: false; status: 401 | 429; reason: string; retryAfterSeconds?: number; message?: string };
+  /** 401 with the same body whatever the cause. */
+  | { ok: false; status: 401; reason: string }
+  /** 429 while the address or the principal is over a limit: which one, and what to tell the caller. */
+  | { ok: false; status: 429; reason: string; limit: Limit; retryAfterSeconds: number; message: string };
 
 const LOCKED_OUT = "Too many failed authentications from this address";
 
-/** The metrics name of a refusal's limit. */
-export function limitOf(reason: string): Limit {
-  return reason === "address_rate" ? "address_rate" : reason === "principal_rate" ? "principal_rate" : "auth_lockout";
-}
 
 export class Door {
   constructor(
@@ -42,15 +40,15 @@ export class Door {
   async check(authorization: string | undefined, request: DoorRequest): Promise<DoorResult> {
     // Before anything is read or looked up: a flooding address costs one counter lookup per request.
     const flooding = this.abuse.addressRefused(request.ip);
-    if (flooding !== undefined) return { ok: false, status: 429, reason: "address_rate", retryAfterSeconds: flooding, message: "Too many failing requests from this address" };
+    if (flooding !== undefined) return { ok: false, status: 429, reason: "address_rate", limit: "address_rate", retryAfterSeconds: flooding, message: "Too many failing requests from this address" };
     const auth = await this.authenticate(authorization, request);
     if (auth.ok) {
       const busy = this.abuse.principalRefused(auth.principal.id);
-      if (busy !== undefined) return { ok: false, status: 429, reason: "principal_rate", retryAfterSeconds: busy, message: "Too many requests from this principal" };
+      if (busy !== undefined) return { ok: false, status: 429, reason: "principal_rate", limit: "principal_rate", retryAfterSeconds: busy, message: "Too many requests from this principal" };
       return auth;
     }
     const locked = this.limiter.lockedFor(request.ip);
-    if (locked !== undefined) return { ok: false, status: 429, reason: auth.reason, retryAfterSeconds: locked, message: LOCKED_OUT };
+    if (locked !== undefined) return { ok: false, status: 429, reason: auth.reason, limit: "auth_lockout", retryAfterSeconds: locked, message: LOCKED_OUT };
     if (auth.organizationId) {
       const oidc = "via" in auth;
       this.audit.record({
@@ -68,7 +66,7 @@ export class Door {
       });
     }
     const retryAfter = this.limiter.fail(request.ip);
-    if (retryAfter !== undefined) return { ok: false, status: 429, reason: auth.reason, retryAfterSeconds: retryAfter, message: LOCKED_OUT };
+    if (retryAfter !== undefined) return { ok: false, status: 429, reason: auth.reason, limit: "auth_lockout", retryAfterSeconds: retryAfter, message: LOCKED_OUT };
     return { ok: false, status: 401, reason: auth.reason };
   }
 

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
 import { AppError, badInput } from "../../errors.js";
-import { limitOf, type Door } from "../../http/authenticate.js";
+import type { Door } from "../../http/authenticate.js";
 import { BodyTooLargeError, readBody } from "../../http/read-body.js";
 import { closeAfterDraining } from "../../http/too-large.js";
 import type { Logger } from "../../logger.js";
@@ -112,8 +112,8 @@ export function createWireDoor(o: WireDoorOptions) {
     if (!auth.ok) {
       log.outcome = `unauthenticated:${auth.reason}`;
       if (auth.status === 429) {
-        o.services.metrics.rejected(limitOf(auth.reason));
-        return sendWireError(res, new AppError("RATE_LIMITED", auth.message ?? "Too many requests", { retryAfterSeconds: auth.retryAfterSeconds }), requestId);
+        o.services.metrics.rejected(auth.limit);
+        return sendWireError(res, new AppError("RATE_LIMITED", auth.message, { retryAfterSeconds: auth.retryAfterSeconds }), requestId);
       }
       res.setHeader("www-authenticate", 'Bearer realm="portcullis"');
       return sendWireError(res, new AppError("UNAUTHENTICATED", "Authentication required: send a Portcullis API key as the bearer token"), requestId);

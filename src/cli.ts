@@ -55,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return command === undefined ? 1 : 0;
       default:
-        throw new UsageError(`Unknown command: ${printable(command)}`);
+        throw new UsageError(`Unknown command: ${command}`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

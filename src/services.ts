@@ -73,8 +73,9 @@ export function createServices(deps: ServiceDeps) {
   const health = new TargetHealth(deps.clock);
   const virtualKeyCalls = new VirtualKeyCalls(deps.db, deps.changeMark);
   const routeCalls = new RouteCalls(deps.db);
-  // The chain lengths, from the (organization, sequence) index: cheap at any size.
-  const chainLengths = deps.sqlite.prepare("SELECT coalesce(sum(n), 0) FROM (SELECT max(sequence) AS n FROM audit_events GROUP BY organization_id)").pluck();
+  // The chain lengths, one lookup per organization at the end of the (organization, sequence)
+  // index: a GROUP BY would read the whole index, 90 ms at a million events, on every scrape.
+  const chainLengths = deps.sqlite.prepare("SELECT coalesce(sum((SELECT max(sequence) FROM audit_events WHERE organization_id = o.id)), 0) FROM organizations o").pluck();
   const metrics = new Metrics({ circuits: () => health.circuitCounts(), auditEvents: () => chainLengths.get() as number });
   const invoke = new InvokeService(
     auditWriter,

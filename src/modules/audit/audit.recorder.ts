@@ -49,7 +49,7 @@ function prepared(q: Queryable): Statements {
   let s = statements.get(client);
   if (!s) {
     s = {
-      head: client.prepare("SELECT sequence, hash FROM audit_events WHERE organization_id = ? ORDER BY sequence DESC LIMIT 1"),
+      head: client.prepare("SELECT sequence, hash, occurred_at FROM audit_events WHERE organization_id = ? ORDER BY sequence DESC LIMIT 1"),
       insert: client.prepare(
         `INSERT INTO audit_events (id, organization_id, sequence, occurred_at, actor_kind, actor_id, workspace_id, action, target_kind, target_id, outcome, ip, user_agent, request_id, details, previous_hash, hash)
          VALUES (@id, @organizationId, @sequence, @occurredAt, @actorKind, @actorId, @workspaceId, @action, @targetKind, @targetId, @outcome, @ip, @userAgent, @requestId, @details, @previousHash, @hash)`,
@@ -62,13 +62,16 @@ function prepared(q: Queryable): Statements {
 
 export function appendAuditEvent(tx: Queryable, entry: AuditEntry, at: Date): AuditEventView & { hash: string } {
   const s = prepared(tx);
-  const head = s.head.get(entry.organizationId) as { sequence: number; hash: string } | undefined;
+  const head = s.head.get(entry.organizationId) as { sequence: number; hash: string; occurred_at: number } | undefined;
+  // occurredAt never goes back along a chain, also when the clock does (or another process's
+  // lags): a time range of the log is then a range of sequences (audit.service.ts).
+  const occurredAt = head && head.occurred_at > at.getTime() ? new Date(head.occurred_at) : at;
   const details = redactDetails(entry.details);
   const canonicalDetails = details ? (canonicalize(details) ?? null) : null;
   const view: AuditEventView = {
     id: newId("AuditEvent"),
     sequence: (head?.sequence ?? 0) + 1,
-    occurredAt: at.toISOString(),
+    occurredAt: occurredAt.toISOString(),
     actorKind: entry.actorKind,
     actorId: entry.actorId,
     workspaceId: entry.workspaceId ?? null,
@@ -84,6 +87,6 @@ export function appendAuditEvent(tx: Queryable, entry: AuditEntry, at: Date): Au
     previousHash: head?.hash ?? GENESIS_HASH,
   };
   const hash = auditEventHashOfCanonical(view, canonicalDetails);
-  s.insert.run({ ...view, organizationId: entry.organizationId, occurredAt: at.getTime(), details: canonicalDetails, hash });
+  s.insert.run({ ...view, organizationId: entry.organizationId, occurredAt: occurredAt.getTime(), details: canonicalDetails, hash });
   return { ...view, hash };
 }

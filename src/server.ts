@@ -25,6 +25,7 @@ import { DEFAULT_LIMITS, queryLimitsRule } from "./graphql/limits.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createApp } from "./http/app.js";
 import { Door } from "./http/authenticate.js";
+import { createExplorer } from "./http/explorer.js";
 import { GraphQLWebSocket } from "./http/websocket.js";
 import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -143,6 +144,8 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     maxModelRequestBytes: config.maxModelRequestBytes,
     metricsToken: config.metricsToken,
     abuse,
+    // Like introspection, the explorer exists in development only.
+    explorer: config.production ? undefined : createExplorer(),
     ready: () => {
       if (closing) return false;
       try {

@@ -19,6 +19,8 @@ const positiveInt = (fallback: number) =>
 const positiveSeconds = (fallback: number) =>
   z.coerce.number().positive().max(86_400).optional().transform((v) => Math.round((v ?? fallback) * 1000));
 
+const CHECKPOINT_INTERVAL_MESSAGE = "must be a number of seconds, more than 0 and at most 86400";
+
 const masterKeyEntry = /^([1-9][0-9]{0,5}):([A-Za-z0-9+/]{43}=)$/;
 
 const schema = z.object({
@@ -57,6 +59,12 @@ const schema = z.object({
   PORTCULLIS_PRINCIPAL_RATE_LIMIT: z.coerce.number().int().positive().optional(),
   PORTCULLIS_SQLITE_SYNCHRONOUS: z.enum(["normal", "full"]).optional().transform((v) => v ?? "normal"),
   PORTCULLIS_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  PORTCULLIS_AUDIT_CHECKPOINT_INTERVAL_SECONDS: z.coerce
+    .number({ error: CHECKPOINT_INTERVAL_MESSAGE })
+    .positive({ error: CHECKPOINT_INTERVAL_MESSAGE })
+    .max(86_400, { error: CHECKPOINT_INTERVAL_MESSAGE })
+    .optional()
+    .transform((v) => Math.max(1, Math.round((v ?? 3600) * 1000))),
 });
 
 export interface MasterKey {
@@ -82,6 +90,8 @@ export interface Config {
   abuse: { addressFailuresPerMinute: number; principalRequestsPerMinute: number | null };
   /** What a commit survives: a killed process (normal) or also a power loss (full). */
   sqliteSynchronous: "normal" | "full";
+  /** How often a serving process signs the head of every audit chain that moved. */
+  auditCheckpointIntervalMs: number;
   logLevel: string;
   maxBodyBytes: number;
   /** POST /v1/chat/completions and /v1/embeddings, whose messages may carry images. */
@@ -154,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,
     trustedProxies: e.PORTCULLIS_TRUSTED_PROXIES,
     corsOrigins: e.PORTCULLIS_CORS_ORIGINS,
+    auditCheckpointIntervalMs: e.PORTCULLIS_AUDIT_CHECKPOINT_INTERVAL_SECONDS,
     logLevel: e.PORTCULLIS_LOG_LEVEL ?? "info",
     maxBodyBytes: e.PORTCULLIS_MAX_BODY_BYTES,
     maxModelRequestBytes: e.PORTCULLIS_MAX_MODEL_REQUEST_BYTES,

@@ -29,6 +29,7 @@ import { GraphQLWebSocket } from "./http/websocket.js";
 import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OutboundClient, type Resolver } from "./net/outbound.js";
+import { AuditCheckpointSchedule } from "./modules/audit/audit-checkpoint.schedule.js";
 import { KeyStore } from "./modules/master-keys/key-store.js";
 import type { CreatedOrganization } from "./modules/organizations/organization.service.js";
 import { createServices, type ServiceDeps, type Services } from "./services.js";
@@ -75,6 +76,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   try {
     keys.assertAllVersionsAvailable();
     keys.pepper();
+    keys.auditSigner();
   } catch (err) {
     database.sqlite.close();
     throw err;
@@ -114,6 +116,9 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     plugins: [requestPlugin(logger), ApolloServerPluginLandingPageDisabled()],
   });
   await apollo.start();
+
+  // Started by listen(): a command-line process signs only when asked (checkpoint-audit).
+  const checkpointSchedule = new AuditCheckpointSchedule(services.auditCheckpoints, config.auditCheckpointIntervalMs, logger);
 
   const expectedMigrations = readdirSync(migrationsFolder).filter((f) => f.endsWith(".sql")).length;
   let closing = false;
@@ -205,6 +210,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
         server.listen(port, host, () => {
           const address = server.address() as AddressInfo;
           const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+          checkpointSchedule.start();
           resolve({ url: `${config.tls ? "https" : "http"}://${shownHost}:${address.port}`, port: address.port });
         });
       });
@@ -225,6 +231,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       await stopped;
       await apollo.stop();
       await outbound.close();
+      await checkpointSchedule.stop();
       await checkpointer.stop();
       database.sqlite.close();
     },

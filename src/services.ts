@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import type { Clock } from "./clock.js";
 import type { Db } from "./db/client.js";
 import { ApiKeyService } from "./modules/api-keys/api-key.service.js";
+import { AuditCheckpointService } from "./modules/audit/audit-checkpoint.service.js";
 import { AuditService } from "./modules/audit/audit.service.js";
 import { AuditedWriter } from "./modules/audit/audited-write.js";
 import type { KeyStore } from "./modules/master-keys/key-store.js";
@@ -57,6 +58,7 @@ export function createServices(deps: ServiceDeps) {
   const organizations = new OrganizationService(deps.db, deps.keys, deps.clock);
   const workspaces = new WorkspaceService(deps.db, auditWriter);
   const audit = new AuditService(deps.db);
+  const auditCheckpoints = new AuditCheckpointService(deps.db, deps.keys, deps.clock, deps.changeMark);
   const masterKeys = new MasterKeyService(deps.db, deps.keys, auditWriter, deps.clock);
   const roles = new RoleService(deps.db, auditWriter, deps.clock);
   const apiKeys = new ApiKeyService(deps.db, deps.keys, auditWriter, deps.clock);
@@ -107,6 +109,7 @@ export function createServices(deps: ServiceDeps) {
     organizations,
     workspaces,
     audit,
+    auditCheckpoints,
     masterKeys,
     roles,
     apiKeys,

@@ -327,3 +327,22 @@ export const auditEvents = sqliteTable(
     index("audit_org_workspace").on(t.organizationId, t.workspaceId),
   ],
 );
+
+/**
+ * Signed heads of each organization's audit chain (src/modules/audit/audit-checkpoint.service.ts).
+ * No foreign key to the event: retention may remove the event a checkpoint names, and the
+ * checkpoint still proves what that event's hash was.
+ */
+export const auditCheckpoints = sqliteTable(
+  "audit_checkpoints",
+  {
+    organizationId: orgRef(),
+    sequence: integer("sequence").notNull(),
+    hash: text("hash").notNull(),
+    signedAt: integer("signed_at", { mode: "timestamp_ms" }).notNull(),
+    keyId: text("key_id").notNull(),
+    /** Ed25519 over the statement of src/modules/audit/audit-checkpoint.statement.ts. */
+    signature: blob("signature", { mode: "buffer" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.sequence] })],
+);

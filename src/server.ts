@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { ApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
 import { AuthFailureLimiter } from "./auth/failure-limiter.js";
 import { AbuseLimits } from "./http/abuse-limits.js";
+import { MemoryCounterStore } from "./gateway/counter-store.js";
 import { OidcAuthenticator } from "./auth/oidc-authenticator.js";
 import { issuerKeyFetcher } from "./auth/oidc-discovery.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -87,7 +88,9 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   const outbound = new OutboundClient({ allowPrivateNetwork: config.allowPrivateNetwork, resolver: deps.resolver });
   // One per connection: it lets caches (API keys, policies) know cheaply when to refill.
   const changeMark = new ChangeMark(database.sqlite);
-  const services = createServices({ db: database.db, sqlite: database.sqlite, keys, clock, outbound, changeMark, enforcer: deps.enforcer, random: deps.random });
+  // One store for every counter: the policies' rate limits, the abuse limits and the brake.
+  const counters = new MemoryCounterStore();
+  const services = createServices({ db: database.db, sqlite: database.sqlite, keys, clock, outbound, changeMark, counters, enforcer: deps.enforcer, random: deps.random });
   let bootstrap: PortcullisServer["bootstrap"];
   if (deps.bootstrap !== false && services.organizations.neverBootstrapped()) {
     const created = services.organizations.create("Default organization", config.bootstrapKey);
@@ -117,7 +120,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
 
   const expectedMigrations = readdirSync(migrationsFolder).filter((f) => f.endsWith(".sql")).length;
   let closing = false;
-  const abuse = new AbuseLimits(config.abuse, clock);
+  const abuse = new AbuseLimits(config.abuse, clock, counters);
   const door = new Door(
     new ApiKeyAuthenticator(database.db, keys, clock, changeMark),
     new OidcAuthenticator(
@@ -126,7 +129,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       services.ssoSignIn,
       clock,
     ),
-    new AuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 }, clock),
+    new AuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 }, clock, counters),
     services.auditWriter,
     abuse,
   );

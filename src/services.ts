@@ -20,6 +20,7 @@ import { SecretBox } from "./modules/virtual-keys/secret-box.js";
 import { VirtualKeyService } from "./modules/virtual-keys/virtual-key.service.js";
 import type { OutboundClient } from "./net/outbound.js";
 import type { ChangeMark } from "./db/change-mark.js";
+import type { CounterStore } from "./gateway/counter-store.js";
 import type { PolicyEnforcer } from "./gateway/enforcement.types.js";
 import { PolicyEnforcer as DatabasePolicyEnforcer } from "./gateway/policy-enforcer.js";
 import type { RandomSource } from "./gateway/routing.js";
@@ -44,6 +45,8 @@ export interface ServiceDeps {
   /** The one guarded client for every call that leaves the process. */
   outbound: OutboundClient;
   changeMark: ChangeMark;
+  /** Where the policies' rate limits count, shared with the server's other limits. */
+  counters: CounterStore;
   /** Enforces policies on model calls; tests may pass one that records its calls. */
   enforcer?: PolicyEnforcer;
   /** Picks load-balanced targets; tests pass a fixed sequence. */
@@ -68,7 +71,7 @@ export function createServices(deps: ServiceDeps) {
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
   const routes = new RouteService(deps.db, auditWriter, workspaces);
   const policies = new PolicyService(deps.db, auditWriter);
-  const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark, group });
+  const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark, group, counters: deps.counters });
   // One breaker and set of health figures per target, for the life of the server.
   const health = new TargetHealth(deps.clock);
   const virtualKeyCalls = new VirtualKeyCalls(deps.db, deps.changeMark);

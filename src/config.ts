@@ -49,6 +49,7 @@ const schema = z.object({
   PORTCULLIS_AUTH_FAILURE_WINDOW_SECONDS: positiveInt(300),
   PORTCULLIS_AUTH_LOCKOUT_SECONDS: positiveInt(900),
   PORTCULLIS_WS_MAX_SUBSCRIPTIONS: positiveInt(4),
+  PORTCULLIS_WS_CONNECTIONS_PER_ADDRESS: positiveInt(32),
   PORTCULLIS_WS_MAX_MESSAGE_BYTES: positiveInt(65_536),
   PORTCULLIS_WS_IDLE_TIMEOUT_SECONDS: positiveSeconds(300),
   PORTCULLIS_WS_KEEPALIVE_SECONDS: positiveSeconds(15),
@@ -92,6 +93,8 @@ export interface Config {
   /** GraphQL subscriptions over WebSocket (src/http/websocket.ts). */
   websocket: {
     maxSubscriptions: number;
+    /** WebSocket connections open at once from one address (an IPv6 /64). */
+    maxConnectionsPerAddress: number;
     maxMessageBytes: number;
     idleTimeoutMs: number;
     keepAliveMs: number;
@@ -165,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     abuse: { addressFailuresPerMinute: e.PORTCULLIS_ADDRESS_FAILURE_LIMIT, principalRequestsPerMinute: e.PORTCULLIS_PRINCIPAL_RATE_LIMIT ?? null },
     websocket: {
       maxSubscriptions: e.PORTCULLIS_WS_MAX_SUBSCRIPTIONS,
+      maxConnectionsPerAddress: e.PORTCULLIS_WS_CONNECTIONS_PER_ADDRESS,
       maxMessageBytes: e.PORTCULLIS_WS_MAX_MESSAGE_BYTES,
       idleTimeoutMs: e.PORTCULLIS_WS_IDLE_TIMEOUT_SECONDS,
       keepAliveMs: e.PORTCULLIS_WS_KEEPALIVE_SECONDS,

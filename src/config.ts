@@ -58,6 +58,13 @@ const schema = z.object({
   PORTCULLIS_PRINCIPAL_RATE_LIMIT: z.coerce.number().int().positive().optional(),
   PORTCULLIS_SQLITE_SYNCHRONOUS: z.enum(["normal", "full"]).optional().transform((v) => v ?? "normal"),
   PORTCULLIS_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // A hundred years at most: the cutoff must stay a date.
+  PORTCULLIS_RETENTION_DAYS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (/^[1-9][0-9]*$/.test(v) && Number(v) <= 36_500), "must be a whole number of days from 1 to 36500 (unset: keep everything)")
+    .transform((v) => (v === undefined ? null : Number(v))),
+  PORTCULLIS_STORE_TEXT: bool,
 });
 
 export interface MasterKey {
@@ -83,6 +90,10 @@ export interface Config {
   abuse: { addressFailuresPerMinute: number; principalRequestsPerMinute: number | null };
   /** What a commit survives: a killed process (normal) or also a power loss (full). */
   sqliteSynchronous: "normal" | "full";
+  /** Usage records and texts, and the start of each audit chain, older than this are removed; null keeps everything. */
+  retentionDays: number | null;
+  /** Store the redacted prompt and completion text of each call (src/privacy/redact.ts); off by default. */
+  storeText: boolean;
   logLevel: string;
   maxBodyBytes: number;
   /** POST /v1/chat/completions and /v1/embeddings, whose messages may carry images. */
@@ -165,6 +176,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authLockoutSeconds: e.PORTCULLIS_AUTH_LOCKOUT_SECONDS,
     metricsToken: e.PORTCULLIS_METRICS_TOKEN,
     sqliteSynchronous: e.PORTCULLIS_SQLITE_SYNCHRONOUS,
+    retentionDays: e.PORTCULLIS_RETENTION_DAYS,
+    storeText: e.PORTCULLIS_STORE_TEXT,
     abuse: { addressFailuresPerMinute: e.PORTCULLIS_ADDRESS_FAILURE_LIMIT, principalRequestsPerMinute: e.PORTCULLIS_PRINCIPAL_RATE_LIMIT ?? null },
     websocket: {
       maxSubscriptions: e.PORTCULLIS_WS_MAX_SUBSCRIPTIONS,

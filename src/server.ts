@@ -31,6 +31,7 @@ import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OutboundClient, type Resolver } from "./net/outbound.js";
 import { KeyStore } from "./modules/master-keys/key-store.js";
+import { RetentionJob } from "./modules/retention/retention.job.js";
 import type { CreatedOrganization } from "./modules/organizations/organization.service.js";
 import { createServices, type ServiceDeps, type Services } from "./services.js";
 
@@ -52,6 +53,8 @@ export interface PortcullisServer {
   /** Set when a development master key file was generated. */
   generatedMasterKeyFile?: string;
   services: Services;
+  /** Set when PORTCULLIS_RETENTION_DAYS is: runs once listening, then hourly. */
+  retention?: RetentionJob;
   database: OpenedDatabase;
   logger: Logger;
   listen(port?: number, host?: string): Promise<{ url: string; port: number }>;
@@ -90,7 +93,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   const changeMark = new ChangeMark(database.sqlite);
   // One store for every counter: the policies' rate limits, the abuse limits and the brake.
   const counters = new MemoryCounterStore();
-  const services = createServices({ db: database.db, sqlite: database.sqlite, keys, clock, outbound, changeMark, counters, enforcer: deps.enforcer, random: deps.random });
+  const services = createServices({ db: database.db, sqlite: database.sqlite, keys, clock, outbound, changeMark, counters, enforcer: deps.enforcer, random: deps.random, storeText: config.storeText });
   let bootstrap: PortcullisServer["bootstrap"];
   if (deps.bootstrap !== false && services.organizations.neverBootstrapped()) {
     const created = services.organizations.create("Default organization", config.bootstrapKey);
@@ -186,6 +189,9 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 5_000;
 
+  // Only a serving server enforces retention on its own; the CLI runs it when asked (apply-retention).
+  const retention = config.retentionDays === null ? undefined : new RetentionJob(services.retention, config.retentionDays, logger);
+
   let inFlight = 0;
   let drained: (() => void) | undefined;
   server.on("request", (_req, res) => {
@@ -200,12 +206,14 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     bootstrap,
     generatedMasterKeyFile,
     services,
+    retention,
     database,
     logger,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => {
+          retention?.start();
           const address = server.address() as AddressInfo;
           const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
           resolve({ url: `${config.tls ? "https" : "http"}://${shownHost}:${address.port}`, port: address.port });
@@ -226,6 +234,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       server.closeAllConnections();
       await websocketsClosed;
       await stopped;
+      await retention?.stop();
       await apollo.stop();
       await outbound.close();
       await checkpointer.stop();

@@ -26,6 +26,7 @@ import { PolicyEnforcer as DatabasePolicyEnforcer } from "./gateway/policy-enfor
 import type { RandomSource } from "./gateway/routing.js";
 import { InvokeService } from "./modules/invoke/invoke.service.js";
 import { UsageService } from "./modules/usage/usage.service.js";
+import { RetentionService } from "./modules/retention/retention.service.js";
 import { Permission } from "./auth/permission.js";
 import { TargetHealthService } from "./modules/health/target-health.service.js";
 import { GroupCommit } from "./db/group-commit.js";
@@ -51,6 +52,8 @@ export interface ServiceDeps {
   enforcer?: PolicyEnforcer;
   /** Picks load-balanced targets; tests pass a fixed sequence. */
   random?: RandomSource;
+  /** PORTCULLIS_STORE_TEXT: store the redacted text of each call. */
+  storeText?: boolean;
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -90,6 +93,7 @@ export function createServices(deps: ServiceDeps) {
     new UsageRecorder(deps.sqlite),
     deps.clock,
     metrics,
+    deps.storeText ?? false,
   );
   const usage = new UsageService(deps.db);
   const nodes = new NodeService();
@@ -126,6 +130,7 @@ export function createServices(deps: ServiceDeps) {
     policies,
     invoke,
     usage,
+    retention: new RetentionService(deps.sqlite, deps.clock, deps.changeMark),
     health,
     metrics,
     targetHealth: new TargetHealthService(health),

@@ -12,6 +12,7 @@ import { DatabaseStartupError } from "./db/client.js";
 import { newId } from "./ids.js";
 import { createLogger } from "./logger.js";
 import { checkpointLine, ExportFormatError, verifyExport, type ExportReport } from "./modules/audit/audit-export.js";
+import type { RemovedKind } from "./modules/retention/retention.service.js";
 import { buildServer, type PortcullisServer } from "./server.js";
 import { jsonLine, printable } from "./printable.js";
 import { serve } from "./serve.js";
@@ -31,6 +32,7 @@ const USAGE = `Usage: portcullis <command>
   checkpoint-audit [ORG]                  sign the head of one or every audit chain that moved since its last checkpoint
   audit-public-key                        print the public key that checkpoints verify with (PEM)
   backup FILE                             write a consistent copy of the database to FILE, while the server runs
+  apply-retention [--dry-run]             remove what is older than PORTCULLIS_RETENTION_DAYS now (--dry-run: only count it)
 `;
 
 class UsageError extends Error {}
@@ -61,6 +63,8 @@ export async function run(argv: string[]): Promise<number> {
         return await withServer((s) => checkpointAudit(s, args));
       case "audit-public-key":
         return await withServer((s) => auditPublicKey(s));
+      case "apply-retention":
+        return await withServer((s, config) => applyRetention(s, config, args));
       case "backup":
         if (!args[0]) throw new UsageError("backup needs the FILE to write");
         return await withServer((s) => backup(s, args[0]));
@@ -172,10 +176,14 @@ async function verifyAudit(s: PortcullisServer, args: string[]): Promise<number>
       return 1;
     }
     const check = await s.services.audit.verifyOrganization(id, undefined, undefined, (n) => process.stderr.write(`${id}: checked ${n} events\r`));
-    if (check.valid) process.stdout.write(`${id}: valid, ${check.checkedEvents} events, head ${check.headHash ?? "(empty)"}\n`);
+    const start =
+      check.anchorHash === null
+        ? ""
+        : `, from sequence ${check.firstSequence ?? "(none)"}: retention removed ${check.removedEvents} earlier events, anchor ${check.anchorHash}`;
+    if (check.valid) process.stdout.write(`${id}: valid, ${check.checkedEvents} events, head ${check.headHash ?? "(empty)"}${start}\n`);
     else {
       broken++;
-      process.stdout.write(`${id}: BROKEN at sequence ${check.firstBrokenSequence} (${check.checkedEvents} events checked)\n`);
+      process.stdout.write(`${id}: BROKEN at sequence ${check.firstBrokenSequence} (${check.checkedEvents} events checked${start})\n`);
     }
   }
   return broken === 0 ? 0 : 1;
@@ -271,6 +279,31 @@ function describeReport(path: string, r: ExportReport): string {
   out.push(r.valid ? "result: VALID" : `result: INVALID (${r.problems.length} problem${r.problems.length === 1 ? "" : "s"})`);
   // Every string from the file is shown as text, never as a control sequence.
   return out.map(printable).join("\n") + "\n";
+}
+
+const KIND_NAMES: Record<RemovedKind, string> = { usageTexts: "usage texts", usageRecords: "usage records", auditEvents: "audit events" };
+
+async function applyRetention(s: PortcullisServer, config: Config, args: string[]): Promise<number> {
+  const unknown = args.find((a) => a !== "--dry-run");
+  if (unknown !== undefined) throw new UsageError(`apply-retention takes only --dry-run, not ${unknown}`);
+  if (config.retentionDays === null) {
+    process.stderr.write("portcullis: PORTCULLIS_RETENTION_DAYS is not set: everything is kept, there is nothing to remove\n");
+    return 1;
+  }
+  const dryRun = args.includes("--dry-run");
+  const report = await s.services.retention.apply(config.retentionDays, {
+    dryRun,
+    onProgress: (p) => process.stderr.write(`${p.organizationId}: removed ${p.removed} ${KIND_NAMES[p.kind]} so far\n`),
+  });
+  const verb = dryRun ? "would remove" : "removed";
+  process.stdout.write(`Retention of ${report.days} days: ${verb} what is older than ${report.cutoff.toISOString()}.\n`);
+  if (report.organizations.length === 0) process.stdout.write("Nothing is older than that.\n");
+  for (const o of report.organizations) {
+    const counts = (Object.keys(KIND_NAMES) as RemovedKind[]).map((k) => `${o[k]} ${KIND_NAMES[k]}`).join(", ");
+    const chain = o.firstKeptSequence === null ? "" : `; the audit chain ${dryRun ? "would start" : "starts"} at sequence ${o.firstKeptSequence}`;
+    process.stdout.write(`${o.organizationId}: ${verb} ${counts}${chain}\n`);
+  }
+  return 0;
 }
 
 async function backup(s: PortcullisServer, file: string): Promise<number> {

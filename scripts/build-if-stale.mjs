@@ -1,4 +1,5 @@
-// npm start builds the compiled server when src/ (or the build config) is newer than dist/.
+// npm start builds dist/ when src/, explorer/ or package.json is newer than the built server, or
+// the explorer is missing (the build itself decides whether the explorer needs rebuilding).
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -12,8 +13,8 @@ function newest(dir) {
   return t;
 }
 
-const built = existsSync("dist/main.js") ? statSync("dist/main.js").mtimeMs : 0;
-const source = Math.max(newest("src"), statSync("package.json").mtimeMs);
+const built = existsSync("dist/main.js") && existsSync("dist/explorer/explorer.js") ? statSync("dist/main.js").mtimeMs : 0;
+const source = Math.max(newest("src"), newest("explorer"), statSync("package.json").mtimeMs);
 if (source > built) {
   console.error("portcullis: building dist/ ...");
   const r = spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });

@@ -2,11 +2,17 @@
 // splitting: a shared chunk would run type-graphql's decorators before reflect-metadata loads). One bundle
 // starts in about half the time of hundreds of separately resolved modules (bench/startup).
 // better-sqlite3 stays external (native addon); type checking is `tsc --noEmit` (npm test).
+// dist/explorer is the development explorer's browser bundle (scripts/build-explorer.mjs), which
+// keeps it while its inputs are unchanged; everything else in dist/ is rebuilt every time.
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { buildExplorer } from "./build-explorer.mjs";
 
-rmSync("dist", { recursive: true, force: true });
-await build({
+for (const entry of existsSync("dist") ? readdirSync("dist") : []) {
+  if (entry !== "explorer") rmSync(join("dist", entry), { recursive: true, force: true });
+}
+const server = build({
   entryPoints: { main: "src/main.ts", bin: "src/bin.ts" },
   outdir: "dist",
   bundle: true,
@@ -23,3 +29,4 @@ await build({
   banner: { js: "import { createRequire as __portcullisRequire } from 'node:module'; const require = __portcullisRequire(import.meta.url);" },
   logLevel: "warning",
 });
+await Promise.all([server, buildExplorer("dist/explorer")]);

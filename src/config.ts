@@ -19,6 +19,8 @@ const positiveInt = (fallback: number) =>
 const positiveSeconds = (fallback: number) =>
   z.coerce.number().positive().max(86_400).optional().transform((v) => Math.round((v ?? fallback) * 1000));
 
+const CHECKPOINT_INTERVAL_MESSAGE = "must be a number of seconds, more than 0 and at most 86400";
+
 const masterKeyEntry = /^([1-9][0-9]{0,5}):([A-Za-z0-9+/]{43}=)$/;
 
 const schema = z.object({
@@ -49,6 +51,7 @@ const schema = z.object({
   PORTCULLIS_AUTH_FAILURE_WINDOW_SECONDS: positiveInt(300),
   PORTCULLIS_AUTH_LOCKOUT_SECONDS: positiveInt(900),
   PORTCULLIS_WS_MAX_SUBSCRIPTIONS: positiveInt(4),
+  PORTCULLIS_WS_CONNECTIONS_PER_ADDRESS: positiveInt(32),
   PORTCULLIS_WS_MAX_MESSAGE_BYTES: positiveInt(65_536),
   PORTCULLIS_WS_IDLE_TIMEOUT_SECONDS: positiveSeconds(300),
   PORTCULLIS_WS_KEEPALIVE_SECONDS: positiveSeconds(15),
@@ -57,6 +60,19 @@ const schema = z.object({
   PORTCULLIS_PRINCIPAL_RATE_LIMIT: z.coerce.number().int().positive().optional(),
   PORTCULLIS_SQLITE_SYNCHRONOUS: z.enum(["normal", "full"]).optional().transform((v) => v ?? "normal"),
   PORTCULLIS_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  PORTCULLIS_AUDIT_CHECKPOINT_INTERVAL_SECONDS: z.coerce
+    .number({ error: CHECKPOINT_INTERVAL_MESSAGE })
+    .positive({ error: CHECKPOINT_INTERVAL_MESSAGE })
+    .max(86_400, { error: CHECKPOINT_INTERVAL_MESSAGE })
+    .optional()
+    .transform((v) => Math.max(1, Math.round((v ?? 3600) * 1000))),
+  // A hundred years at most: the cutoff must stay a date.
+  PORTCULLIS_RETENTION_DAYS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (/^[1-9][0-9]*$/.test(v) && Number(v) <= 36_500), "must be a whole number of days from 1 to 36500 (unset: keep everything)")
+    .transform((v) => (v === undefined ? null : Number(v))),
+  PORTCULLIS_STORE_TEXT: bool,
 });
 
 export interface MasterKey {
@@ -82,6 +98,12 @@ export interface Config {
   abuse: { addressFailuresPerMinute: number; principalRequestsPerMinute: number | null };
   /** What a commit survives: a killed process (normal) or also a power loss (full). */
   sqliteSynchronous: "normal" | "full";
+  /** How often a serving process signs the head of every audit chain that moved. */
+  auditCheckpointIntervalMs: number;
+  /** Usage records and texts, and the start of each audit chain, older than this are removed; null keeps everything. */
+  retentionDays: number | null;
+  /** Store the redacted prompt and completion text of each call (src/privacy/redact.ts); off by default. */
+  storeText: boolean;
   logLevel: string;
   maxBodyBytes: number;
   /** POST /v1/chat/completions and /v1/embeddings, whose messages may carry images. */
@@ -92,6 +114,8 @@ export interface Config {
   /** GraphQL subscriptions over WebSocket (src/http/websocket.ts). */
   websocket: {
     maxSubscriptions: number;
+    /** WebSocket connections open at once from one address (an IPv6 /64). */
+    maxConnectionsPerAddress: number;
     maxMessageBytes: number;
     idleTimeoutMs: number;
     keepAliveMs: number;
@@ -154,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,
     trustedProxies: e.PORTCULLIS_TRUSTED_PROXIES,
     corsOrigins: e.PORTCULLIS_CORS_ORIGINS,
+    auditCheckpointIntervalMs: e.PORTCULLIS_AUDIT_CHECKPOINT_INTERVAL_SECONDS,
     logLevel: e.PORTCULLIS_LOG_LEVEL ?? "info",
     maxBodyBytes: e.PORTCULLIS_MAX_BODY_BYTES,
     maxModelRequestBytes: e.PORTCULLIS_MAX_MODEL_REQUEST_BYTES,
@@ -162,9 +187,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authLockoutSeconds: e.PORTCULLIS_AUTH_LOCKOUT_SECONDS,
     metricsToken: e.PORTCULLIS_METRICS_TOKEN,
     sqliteSynchronous: e.PORTCULLIS_SQLITE_SYNCHRONOUS,
+    retentionDays: e.PORTCULLIS_RETENTION_DAYS,
+    storeText: e.PORTCULLIS_STORE_TEXT,
     abuse: { addressFailuresPerMinute: e.PORTCULLIS_ADDRESS_FAILURE_LIMIT, principalRequestsPerMinute: e.PORTCULLIS_PRINCIPAL_RATE_LIMIT ?? null },
     websocket: {
       maxSubscriptions: e.PORTCULLIS_WS_MAX_SUBSCRIPTIONS,
+      maxConnectionsPerAddress: e.PORTCULLIS_WS_CONNECTIONS_PER_ADDRESS,
       maxMessageBytes: e.PORTCULLIS_WS_MAX_MESSAGE_BYTES,
       idleTimeoutMs: e.PORTCULLIS_WS_IDLE_TIMEOUT_SECONDS,
       keepAliveMs: e.PORTCULLIS_WS_KEEPALIVE_SECONDS,

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { ApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
 import { AuthFailureLimiter } from "./auth/failure-limiter.js";
 import { AbuseLimits } from "./http/abuse-limits.js";
+import { MemoryCounterStore } from "./gateway/counter-store.js";
 import { OidcAuthenticator } from "./auth/oidc-authenticator.js";
 import { issuerKeyFetcher } from "./auth/oidc-discovery.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -25,11 +26,14 @@ import { DEFAULT_LIMITS, queryLimitsRule } from "./graphql/limits.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createApp } from "./http/app.js";
 import { Door } from "./http/authenticate.js";
+import { createExplorer } from "./http/explorer.js";
 import { GraphQLWebSocket } from "./http/websocket.js";
 import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OutboundClient, type Resolver } from "./net/outbound.js";
+import { AuditCheckpointSchedule } from "./modules/audit/audit-checkpoint.schedule.js";
 import { KeyStore } from "./modules/master-keys/key-store.js";
+import { RetentionJob } from "./modules/retention/retention.job.js";
 import type { CreatedOrganization } from "./modules/organizations/organization.service.js";
 import { createServices, type ServiceDeps, type Services } from "./services.js";
 
@@ -51,6 +55,8 @@ export interface PortcullisServer {
   /** Set when a development master key file was generated. */
   generatedMasterKeyFile?: string;
   services: Services;
+  /** Set when PORTCULLIS_RETENTION_DAYS is: runs once listening, then hourly. */
+  retention?: RetentionJob;
   database: OpenedDatabase;
   logger: Logger;
   listen(port?: number, host?: string): Promise<{ url: string; port: number }>;
@@ -75,6 +81,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   try {
     keys.assertAllVersionsAvailable();
     keys.pepper();
+    keys.auditSigner();
   } catch (err) {
     database.sqlite.close();
     throw err;
@@ -87,7 +94,9 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   const outbound = new OutboundClient({ allowPrivateNetwork: config.allowPrivateNetwork, resolver: deps.resolver });
   // One per connection: it lets caches (API keys, policies) know cheaply when to refill.
   const changeMark = new ChangeMark(database.sqlite);
-  const services = createServices({ db: database.db, sqlite: database.sqlite, keys, clock, outbound, changeMark, enforcer: deps.enforcer, random: deps.random });
+  // One store for every counter: the policies' rate limits, the abuse limits and the brake.
+  const counters = new MemoryCounterStore();
+  const services = createServices({ db: database.db, sqlite: database.sqlite, keys, clock, outbound, changeMark, counters, enforcer: deps.enforcer, random: deps.random, storeText: config.storeText });
   let bootstrap: PortcullisServer["bootstrap"];
   if (deps.bootstrap !== false && services.organizations.neverBootstrapped()) {
     const created = services.organizations.create("Default organization", config.bootstrapKey);
@@ -115,9 +124,12 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   });
   await apollo.start();
 
+  // Started by listen(): a command-line process signs only when asked (checkpoint-audit).
+  const checkpointSchedule = new AuditCheckpointSchedule(services.auditCheckpoints, config.auditCheckpointIntervalMs, logger);
+
   const expectedMigrations = readdirSync(migrationsFolder).filter((f) => f.endsWith(".sql")).length;
   let closing = false;
-  const abuse = new AbuseLimits(config.abuse, clock);
+  const abuse = new AbuseLimits(config.abuse, clock, counters);
   const door = new Door(
     new ApiKeyAuthenticator(database.db, keys, clock, changeMark),
     new OidcAuthenticator(
@@ -126,7 +138,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       services.ssoSignIn,
       clock,
     ),
-    new AuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 }, clock),
+    new AuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowSeconds * 1000, lockoutMs: config.authLockoutSeconds * 1000 }, clock, counters),
     services.auditWriter,
     abuse,
   );
@@ -143,6 +155,8 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     maxModelRequestBytes: config.maxModelRequestBytes,
     metricsToken: config.metricsToken,
     abuse,
+    // Like introspection, the explorer exists in development only.
+    explorer: config.production ? undefined : createExplorer(),
     ready: () => {
       if (closing) return false;
       try {
@@ -183,6 +197,9 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 5_000;
 
+  // Only a serving server enforces retention on its own; the CLI runs it when asked (apply-retention).
+  const retention = config.retentionDays === null ? undefined : new RetentionJob(services.retention, config.retentionDays, logger);
+
   let inFlight = 0;
   let drained: (() => void) | undefined;
   server.on("request", (_req, res) => {
@@ -197,14 +214,17 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     bootstrap,
     generatedMasterKeyFile,
     services,
+    retention,
     database,
     logger,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => {
+          retention?.start();
           const address = server.address() as AddressInfo;
           const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+          checkpointSchedule.start();
           resolve({ url: `${config.tls ? "https" : "http"}://${shownHost}:${address.port}`, port: address.port });
         });
       });
@@ -223,8 +243,10 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       server.closeAllConnections();
       await websocketsClosed;
       await stopped;
+      await retention?.stop();
       await apollo.stop();
       await outbound.close();
+      await checkpointSchedule.stop();
       await checkpointer.stop();
       database.sqlite.close();
     },

@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import type { Clock } from "./clock.js";
 import type { Db } from "./db/client.js";
 import { ApiKeyService } from "./modules/api-keys/api-key.service.js";
+import { AuditCheckpointService } from "./modules/audit/audit-checkpoint.service.js";
 import { AuditService } from "./modules/audit/audit.service.js";
 import { AuditedWriter } from "./modules/audit/audited-write.js";
 import type { KeyStore } from "./modules/master-keys/key-store.js";
@@ -20,11 +21,13 @@ import { SecretBox } from "./modules/virtual-keys/secret-box.js";
 import { VirtualKeyService } from "./modules/virtual-keys/virtual-key.service.js";
 import type { OutboundClient } from "./net/outbound.js";
 import type { ChangeMark } from "./db/change-mark.js";
+import type { CounterStore } from "./gateway/counter-store.js";
 import type { PolicyEnforcer } from "./gateway/enforcement.types.js";
 import { PolicyEnforcer as DatabasePolicyEnforcer } from "./gateway/policy-enforcer.js";
 import type { RandomSource } from "./gateway/routing.js";
 import { InvokeService } from "./modules/invoke/invoke.service.js";
 import { UsageService } from "./modules/usage/usage.service.js";
+import { RetentionService } from "./modules/retention/retention.service.js";
 import { Permission } from "./auth/permission.js";
 import { TargetHealthService } from "./modules/health/target-health.service.js";
 import { GroupCommit } from "./db/group-commit.js";
@@ -44,10 +47,14 @@ export interface ServiceDeps {
   /** The one guarded client for every call that leaves the process. */
   outbound: OutboundClient;
   changeMark: ChangeMark;
+  /** Where the policies' rate limits count, shared with the server's other limits. */
+  counters: CounterStore;
   /** Enforces policies on model calls; tests may pass one that records its calls. */
   enforcer?: PolicyEnforcer;
   /** Picks load-balanced targets; tests pass a fixed sequence. */
   random?: RandomSource;
+  /** PORTCULLIS_STORE_TEXT: store the redacted text of each call. */
+  storeText?: boolean;
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -57,6 +64,7 @@ export function createServices(deps: ServiceDeps) {
   const organizations = new OrganizationService(deps.db, deps.keys, deps.clock);
   const workspaces = new WorkspaceService(deps.db, auditWriter);
   const audit = new AuditService(deps.db);
+  const auditCheckpoints = new AuditCheckpointService(deps.db, deps.keys, deps.clock, deps.changeMark);
   const masterKeys = new MasterKeyService(deps.db, deps.keys, auditWriter, deps.clock);
   const roles = new RoleService(deps.db, auditWriter, deps.clock);
   const apiKeys = new ApiKeyService(deps.db, deps.keys, auditWriter, deps.clock);
@@ -68,7 +76,7 @@ export function createServices(deps: ServiceDeps) {
   const virtualKeys = new VirtualKeyService(deps.db, auditWriter, secrets, deps.outbound, workspaces);
   const routes = new RouteService(deps.db, auditWriter, workspaces);
   const policies = new PolicyService(deps.db, auditWriter);
-  const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark, group });
+  const enforcer = deps.enforcer ?? new DatabasePolicyEnforcer(deps.db, deps.clock, { changeMark: deps.changeMark, group, counters: deps.counters });
   // One breaker and set of health figures per target, for the life of the server.
   const health = new TargetHealth(deps.clock);
   const virtualKeyCalls = new VirtualKeyCalls(deps.db, deps.changeMark);
@@ -88,6 +96,7 @@ export function createServices(deps: ServiceDeps) {
     new UsageRecorder(deps.sqlite),
     deps.clock,
     metrics,
+    deps.storeText ?? false,
   );
   const usage = new UsageService(deps.db);
   const nodes = new NodeService();
@@ -108,6 +117,7 @@ export function createServices(deps: ServiceDeps) {
     organizations,
     workspaces,
     audit,
+    auditCheckpoints,
     masterKeys,
     roles,
     apiKeys,
@@ -124,6 +134,7 @@ export function createServices(deps: ServiceDeps) {
     policies,
     invoke,
     usage,
+    retention: new RetentionService(deps.sqlite, deps.clock, deps.changeMark),
     health,
     metrics,
     targetHealth: new TargetHealthService(health),

@@ -3,20 +3,13 @@
 // authentications are never refused, so a locked-out address with valid credentials works.
 import ipaddr from "ipaddr.js";
 import type { Clock } from "../clock.js";
+import { MemoryCounterStore, type CounterStore } from "../gateway/counter-store.js";
 
 export interface FailureLimits {
   maxFailures: number;
   windowMs: number;
   lockoutMs: number;
 }
-
-interface Entry {
-  failures: number;
-  windowStart: number;
-  lockedUntil: number;
-}
-
-const MAX_TRACKED = 100_000;
 
 /**
  * The unit that is counted: an IPv4 address, or an IPv6 /64, since one IPv6 host usually
@@ -28,43 +21,35 @@ export function addressBucket(address: string): string {
 }
 
 export class AuthFailureLimiter {
-  private readonly entries = new Map<string, Entry>();
-
   constructor(
     private readonly limits: FailureLimits,
     private readonly clock: Clock,
+    private readonly store: CounterStore = new MemoryCounterStore(),
   ) {}
 
   /** Seconds until the address may fail again without a 429, or undefined when it is not locked out. */
   lockedFor(address: string): number | undefined {
     const now = this.clock.now().getTime();
-    const lockedUntil = this.entries.get(addressBucket(address))?.lockedUntil ?? 0;
-    return lockedUntil > now ? Math.ceil((lockedUntil - now) / 1000) : undefined;
+    return secondsLeft(this.store.heldUntil(`lockout\u0000${addressBucket(address)}`, now), now);
   }
 
   /** Records a failure; returns the seconds until retry when the address is (now) locked out. */
   fail(ip: string): number | undefined {
     const address = addressBucket(ip);
     const now = this.clock.now().getTime();
-    let e = this.entries.get(address);
-    if (!e || now - e.windowStart > this.limits.windowMs) {
-      if (this.entries.size >= MAX_TRACKED) this.evict(now);
-      e = { failures: 0, windowStart: now, lockedUntil: e?.lockedUntil ?? 0 };
-      this.entries.set(address, e);
-    }
-    if (e.lockedUntil > now) return Math.ceil((e.lockedUntil - now) / 1000);
-    e.failures++;
-    if (e.failures > this.limits.maxFailures) {
-      e.lockedUntil = now + this.limits.lockoutMs;
-      return Math.ceil(this.limits.lockoutMs / 1000);
-    }
-    return undefined;
+    const lockKey = `lockout\u0000${address}`;
+    const locked = secondsLeft(this.store.heldUntil(lockKey, now), now);
+    // A locked-out address's failures are not counted: the lockout ends when it says it does.
+    if (locked !== undefined) return locked;
+    const { windowMs, maxFailures, lockoutMs } = this.limits;
+    const windowStart = Math.floor(now / windowMs) * windowMs;
+    const { current, previous } = this.store.add(`failures\u0000${address}`, windowStart, windowMs, 1);
+    // Sliding window, as the rate limits: failures spread across a window boundary still count together.
+    if (previous * (1 - (now - windowStart) / windowMs) + current <= maxFailures) return undefined;
+    return secondsLeft(this.store.hold(lockKey, now + lockoutMs), now);
   }
+}
 
-  private evict(now: number): void {
-    for (const [address, e] of this.entries) {
-      if (e.lockedUntil <= now && now - e.windowStart > this.limits.windowMs) this.entries.delete(address);
-    }
-    if (this.entries.size >= MAX_TRACKED) this.entries.clear();
-  }
+function secondsLeft(untilMs: number, nowMs: number): number | undefined {
+  return untilMs > nowMs ? Math.ceil((untilMs - nowMs) / 1000) : undefined;
 }

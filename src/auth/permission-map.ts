@@ -5,6 +5,7 @@ import { isObjectType, type GraphQLSchema } from "graphql";
 import { shield, type IRule, type IRules } from "graphql-shield";
 import { AppError } from "../errors.js";
 import { apiKeyPermissions } from "../modules/api-keys/api-key.permissions.js";
+import { auditCheckpointPermissions } from "../modules/audit/audit-checkpoint.permissions.js";
 import { auditPermissions } from "../modules/audit/audit.permissions.js";
 import { invokePermissions } from "../modules/invoke/invoke.permissions.js";
 import { masterKeyPermissions } from "../modules/master-keys/master-key.permissions.js";
@@ -36,6 +37,7 @@ const moduleMaps: RootMap[] = [
   virtualKeyPermissions,
   routePermissions,
   auditPermissions,
+  auditCheckpointPermissions,
   usagePermissions,
   ssoPermissions,
   invokePermissions,

@@ -54,7 +54,8 @@ export class BackgroundCheckpointer {
   }
 
   private tick(): void {
-    if (this.busy || this.stopped) return;
+    // A connection closed under the server (it is failing): nothing to checkpoint, and reading it would throw from a timer.
+    if (this.busy || this.stopped || !this.sqlite.open) return;
     const changes = this.changes.get() as number;
     if (changes === this.lastChanges) return;
     this.lastChanges = changes;

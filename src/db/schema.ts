@@ -335,3 +335,53 @@ export const auditEvents = sqliteTable(
     index("audit_org_outcome").on(t.organizationId, t.outcome, t.sequence),
   ],
 );
+
+/**
+ * Signed heads of each organization's audit chain (src/modules/audit/audit-checkpoint.service.ts).
+ * No foreign key to the event: retention may remove the event a checkpoint names, and the
+ * checkpoint still proves what that event's hash was.
+ */
+export const auditCheckpoints = sqliteTable(
+  "audit_checkpoints",
+  {
+    organizationId: orgRef(),
+    sequence: integer("sequence").notNull(),
+    hash: text("hash").notNull(),
+    signedAt: integer("signed_at", { mode: "timestamp_ms" }).notNull(),
+    keyId: text("key_id").notNull(),
+    /** Ed25519 over the statement of src/modules/audit/audit-checkpoint.statement.ts. */
+    signature: blob("signature", { mode: "buffer" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.sequence] })],
+);
+/** The redacted prompt and completion of a call, when PORTCULLIS_STORE_TEXT is on; removed by retention. */
+export const usageTexts = sqliteTable(
+  "usage_texts",
+  {
+    usageRecordId: text("usage_record_id")
+      .primaryKey()
+      .references(() => usageRecords.id, { onDelete: "cascade" }),
+    organizationId: orgRef(),
+    promptText: text("prompt_text"),
+    completionText: text("completion_text"),
+    /** The usage record's own time, so that retention finds expired texts by index. */
+    createdAt: createdAt(),
+  },
+  (t) => [index("usage_texts_org_time").on(t.organizationId, t.createdAt)],
+);
+
+/**
+ * Where each organization's audit chain starts after retention removed its oldest events: the
+ * first kept sequence and the previousHash that event must name. Written before the events are
+ * deleted; triggers (drizzle/0004_audit_retention_triggers.sql) let a delete through only below it, and let it only move forward.
+ */
+export const auditRetentionAnchors = sqliteTable("audit_retention_anchors", {
+  organizationId: text("organization_id")
+    .primaryKey()
+    .references(() => organizations.id, { onDelete: "cascade" }),
+  firstKeptSequence: integer("first_kept_sequence").notNull(),
+  anchorHash: text("anchor_hash").notNull(),
+  /** Events removed so far, over every run. */
+  removedEvents: integer("removed_events").notNull(),
+  appliedAt: integer("applied_at", { mode: "timestamp_ms" }).notNull(),
+});

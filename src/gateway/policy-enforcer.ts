@@ -163,7 +163,7 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
     const pending: PendingAdmission = { counted: [], tokens: [], reservations: [] };
     try {
       for (const { policy, targetId } of limited) {
-        const key = `${policy.id}\u0000${targetId}`;
+        const key = `policy\u0000${policy.id}\u0000${targetId}`;
         if (policy.requestsPerMinute !== null) {
           const r = this.limiter.consume(`${key}\u0000requests`, policy.requestsPerMinute, estimate.requests, now);
           if (!r.ok) throw rateLimited(policy.id, "requests", r.retryAfterSeconds);
@@ -246,7 +246,7 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
     if (applied.length < 2) return applied;
     const seen = new Set<string>();
     return applied.filter(({ policy, targetId }) => {
-      const key = `${policy.id}\u0000${targetId}`;
+      const key = `policy\u0000${policy.id}\u0000${targetId}`;
       if (seen.has(key)) return false;
       seen.add(key);
       return true;

@@ -1,5 +1,6 @@
 // Every resolver class of the schema, in one list for buildSchema and the schema emitter.
 import { ApiKeyResolver } from "../modules/api-keys/api-key.resolver.js";
+import { AuditCheckpointResolver } from "../modules/audit/audit-checkpoint.resolver.js";
 import { AuditResolver } from "../modules/audit/audit.resolver.js";
 import { RouteTargetHealthResolver, VirtualKeyHealthResolver } from "../modules/health/target-health.resolver.js";
 import { InvokeAttemptResolver, InvokeResolver } from "../modules/invoke/invoke.resolver.js";
@@ -30,6 +31,7 @@ export const resolvers = [
   VirtualKeyResolver,
   RouteResolver,
   AuditResolver,
+  AuditCheckpointResolver,
   UsageResolver,
   SsoResolver,
   InvokeResolver,

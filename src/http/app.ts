@@ -1,6 +1,7 @@
 // The whole request pipeline: request ID and headers -> health routes -> for /graphql:
 // authenticate (API key or OIDC JWT; 401 before anything is parsed) -> body limit -> JSON -> Apollo;
-// for /v1/*: the OpenAI wire format (src/modules/openai-wire), through the same door check.
+// for /v1/*: the OpenAI wire format (src/modules/openai-wire), through the same door check;
+// in development, /explorer (src/http/explorer.ts).
 // WebSocket upgrades on /graphql are src/http/websocket.ts.
 import { HeaderMap, type ApolloServer } from "@apollo/server";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -12,6 +13,7 @@ import { createWireDoor, isWirePath } from "../modules/openai-wire/wire.door.js"
 import type { Services } from "../services.js";
 import type { Door } from "./authenticate.js";
 import { ClientAddressResolver } from "./client-address.js";
+import { isExplorerPath, type Explorer } from "./explorer.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { closeAfterDraining } from "./too-large.js";
 import { sendError, sendJson } from "./respond.js";
@@ -37,6 +39,8 @@ export interface AppOptions {
   metricsToken: string | undefined;
   /** Counts the failing requests of each address (the door refuses the floods). */
   abuse: AbuseLimits;
+  /** GraphiQL's page and files, in development only. */
+  explorer?: Explorer;
 }
 
 interface RequestLog {
@@ -169,6 +173,8 @@ export function createApp(o: AppOptions) {
         }
       } else if (isWirePath(path)) {
         await wire(req, res, path, log, ip);
+      } else if (o.explorer && isExplorerPath(path)) {
+        await o.explorer(req, res, path, log.requestId);
       } else {
         sendError(res, 404, "NOT_FOUND", "No such endpoint", log.requestId);
       }

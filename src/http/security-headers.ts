@@ -9,6 +9,28 @@ export function setSecurityHeaders(res: ServerResponse, tls: boolean): void {
   if (tls) res.setHeader("strict-transport-security", "max-age=63072000; includeSubDomains");
 }
 
+/**
+ * The development explorer page's policy: this origin only, plus what Monaco cannot do without.
+ * The <style> elements it writes at run time apply with the page's nonce (explorer/style-nonce.ts
+ * hands it to them); its inline style attributes and data: images (an error's underline) are
+ * allowed as such. Nothing inline runs as script, and nothing comes from another origin.
+ */
+export function explorerContentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    `style-src 'self' 'nonce-${nonce}'`,
+    "style-src-attr 'unsafe-inline'",
+    "font-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
 /** CORS for the configured browser origins only; other origins get no CORS headers at all. */
 export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: ReadonlySet<string>): boolean {
   res.setHeader("vary", "Origin");

@@ -40,6 +40,7 @@ import type { Logger } from "../logger.js";
 import type { Services } from "../services.js";
 import type { Door, DoorResult } from "./authenticate.js";
 import { ClientAddressResolver } from "./client-address.js";
+import { addressBucket } from "../auth/failure-limiter.js";
 
 /** Close codes besides graphql-ws's own (4400 bad message, 4406 subprotocol, 4408 no connection_init in time, 4409 duplicate id). */
 export const WS_CLOSE = {
@@ -63,6 +64,7 @@ export interface WebSocketOptions {
   corsOrigins: string[];
   trustedProxies: string[];
   maxSubscriptions: number;
+  maxConnectionsPerAddress: number;
   maxMessageBytes: number;
   idleTimeoutMs: number;
   keepAliveMs: number;
@@ -101,6 +103,8 @@ export class GraphQLWebSocket {
   private readonly rules: ValidationRule[];
   private readonly limits: QueryLimits;
   private readonly connections = new Set<Connection>();
+  /** Open connections and upgrades under way, per address bucket: one address cannot hold every socket. */
+  private readonly perAddress = new Map<string, number>();
   /** Keyed by the subscribe message's payload, which graphql-ws passes to every hook of that operation. */
   private readonly operations = new WeakMap<SubscribePayload, Operation>();
   private readonly graphqlWs: Server<Connection>;
@@ -151,6 +155,22 @@ export class GraphQLWebSocket {
     if (!offered.includes(GRAPHQL_TRANSPORT_WS_PROTOCOL)) {
       return refuse(400, "BAD_REQUEST", `Use the ${GRAPHQL_TRANSPORT_WS_PROTOCOL} subprotocol`, "bad_subprotocol");
     }
+    const bucket = addressBucket(ip);
+    const open = this.perAddress.get(bucket) ?? 0;
+    if (open >= this.o.maxConnectionsPerAddress) {
+      return refuse(429, "RATE_LIMITED", `At most ${this.o.maxConnectionsPerAddress} WebSocket connections may be open from one address`, "too_many_connections");
+    }
+    this.perAddress.set(bucket, open + 1);
+    // Counted from the upgrade on, and given back when its TCP socket closes, whatever became of it.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const left = (this.perAddress.get(bucket) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(bucket, left);
+      else this.perAddress.delete(bucket);
+    };
+    socket.once("close", release);
     const userAgent = (Array.isArray(req.headers["user-agent"]) ? req.headers["user-agent"][0] : req.headers["user-agent"]) ?? null;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws, requestId, ip, userAgent));
   }
@@ -387,7 +407,7 @@ function withCode(err: unknown, code: "GRAPHQL_PARSE_FAILED" | "GRAPHQL_VALIDATI
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string, requestId: string): void {
   if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify({ errors: [{ message, extensions: { code, requestId } }] });
-  const text: Record<number, string> = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable" };
+  const text: Record<number, string> = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests", 503: "Service Unavailable" };
   socket.end(
     `HTTP/1.1 ${status} ${text[status] ?? "Error"}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `x-request-id: ${requestId}\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,

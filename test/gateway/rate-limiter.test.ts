@@ -44,3 +44,25 @@ describe("MemoryCounterStore", () => {
     expect(store.size).toBe(1);
   });
 });
+
+describe("MemoryCounterStore shared by limits of different windows", () => {
+  it("keeps a long window's previous count while short windows sweep", () => {
+    const store = new MemoryCounterStore();
+    const LONG = 5 * WINDOW_MS;
+    store.add("brake", T0, LONG, 3);
+    // Short-window traffic sweeps every minute; the brake's window is still the previous one until T0 + 2 * LONG.
+    for (let m = 1; m < 10; m++) store.add("minute", T0 + m * WINDOW_MS, WINDOW_MS, 1);
+    expect(store.add("brake", T0 + LONG, LONG, 1)).toEqual({ current: 1, previous: 3 });
+    for (let m = 10; m <= 20; m++) store.add("minute", T0 + m * WINDOW_MS, WINDOW_MS, 1);
+    expect(store.add("brake", T0 + 4 * LONG, LONG, 1)).toEqual({ current: 1, previous: 0 });
+  });
+
+  it("holds a key until the later of two holds, and forgets a hold that ended", () => {
+    const store = new MemoryCounterStore();
+    expect(store.heldUntil("lock", T0)).toBe(0);
+    expect(store.hold("lock", T0 + 1000)).toBe(T0 + 1000);
+    expect(store.hold("lock", T0 + 500)).toBe(T0 + 1000);
+    expect(store.heldUntil("lock", T0 + 999)).toBe(T0 + 1000);
+    expect(store.heldUntil("lock", T0 + 1000)).toBe(0);
+  });
+});

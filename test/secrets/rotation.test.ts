@@ -30,6 +30,7 @@ function kekVersions(t: TestServer) {
   return {
     dataKeys: Object.fromEntries((sqlite.prepare("SELECT organization_id AS o, kek_version AS v FROM data_keys").all() as { o: string; v: number }[]).map((r) => [r.o, r.v])),
     pepper: (sqlite.prepare("SELECT kek_version AS v FROM server_secrets WHERE name = 'api_key_pepper'").get() as { v: number }).v,
+    signingKey: (sqlite.prepare("SELECT kek_version AS v FROM server_secrets WHERE name = 'audit_signing_key'").get() as { v: number }).v,
   };
 }
 
@@ -49,7 +50,7 @@ beforeAll(async () => {
       const vk = (await t.client(key).data(CREATE_VK, { input: { name: "provider", provider: "ANTHROPIC", secret } })).createVirtualKey;
       tenants.push({ organizationId, ownerKey: key, virtualKeyId: vk.id, secret });
     }
-    expect(kekVersions(t)).toEqual({ dataKeys: { [tenants[0].organizationId]: 1, [tenants[1].organizationId]: 1 }, pepper: 1 });
+    expect(kekVersions(t)).toEqual({ dataKeys: { [tenants[0].organizationId]: 1, [tenants[1].organizationId]: 1 }, pepper: 1, signingKey: 1 });
   });
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -62,7 +63,7 @@ describe("master key rotation", () => {
       }
       expect((await t.client(ownerKey).data(ROTATE)).rotateMasterKey).toEqual({ activeVersion: 2, rewrappedDataKeys: 1 });
       expect((await t.client(ownerKey).data(ROTATE)).rotateMasterKey).toEqual({ activeVersion: 2, rewrappedDataKeys: 0 });
-      expect(kekVersions(t)).toEqual({ dataKeys: { [tenants[0].organizationId]: 2, [tenants[1].organizationId]: 1 }, pepper: 1 });
+      expect(kekVersions(t)).toEqual({ dataKeys: { [tenants[0].organizationId]: 2, [tenants[1].organizationId]: 1 }, pepper: 1, signingKey: 1 });
       const events = (await t.client(ownerKey).data(`{ auditEvents(filter: { action: "rotateMasterKey" }, first: 10) { nodes { outcome targetId details } } }`)).auditEvents.nodes;
       expect(events.map((e: { outcome: string }) => e.outcome)).toEqual(["DENIED", "DENIED", "DENIED", "SUCCESS", "SUCCESS"]);
       expect(events[3]).toMatchObject({ targetId: tenants[0].organizationId, details: { activeVersion: 2, rewrappedDataKeys: 1 } });
@@ -82,13 +83,13 @@ describe("master key rotation", () => {
     const cli = await runCli(["rotate-master-key"], { PORTCULLIS_DATA_DIR: dataDir, ...env(1, 2, 3) });
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stderr).toContain("re-wrapped 2/2 organization data keys");
-    expect(cli.stdout).toContain("Master key version 3 is active: re-wrapped 2 data key(s) and the API key pepper.");
+    expect(cli.stdout).toContain("Master key version 3 is active: re-wrapped 2 data key(s), the API key pepper and the audit signing key.");
     for (const version of [1, 2, 3]) expect(cli.stdout + cli.stderr).not.toContain(masterKey(version).split(":")[1]);
   });
 
   it("after the CLI rotation the old master keys can go: secrets open and API keys authenticate", async () => {
     await withServer([3], async (t) => {
-      expect(kekVersions(t)).toEqual({ dataKeys: { [tenants[0].organizationId]: 3, [tenants[1].organizationId]: 3 }, pepper: 3 });
+      expect(kekVersions(t)).toEqual({ dataKeys: { [tenants[0].organizationId]: 3, [tenants[1].organizationId]: 3 }, pepper: 3, signingKey: 3 });
       await expectEverythingOpens(t);
       expect((await t.client(ownerKey).data(ROTATE)).rotateMasterKey).toEqual({ activeVersion: 3, rewrappedDataKeys: 0 });
       const cliEvents = (await t.client(ownerKey).data(`{ auditEvents(filter: { action: "rotateMasterKey", outcome: SUCCESS }, first: 10) { nodes { actorId details } } }`)).auditEvents.nodes;

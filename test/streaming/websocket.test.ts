@@ -143,6 +143,40 @@ describe("GraphQL over WebSocket", () => {
       await script.connected;
     });
 
+    it("is refused with 429 past the connections one address may hold; other addresses and freed slots are served", async () => {
+      const capped = await startServer({ env: { PORTCULLIS_TRUSTED_PROXIES: "127.0.0.1", PORTCULLIS_WS_CONNECTIONS_PER_ADDRESS: "2" } });
+      try {
+        const from = (address: string) => ({ headers: { "x-forwarded-for": address } });
+        const first = wsClient(capped.url, capped.ownerKey, from("203.0.113.7"));
+        const second = wsClient(capped.url, capped.ownerKey, from("203.0.113.7"));
+        await Promise.all([first.connected, second.connected]);
+        const third = await refusedUpgrade(capped.url, from("203.0.113.7"));
+        expect(third.status).toBe(429);
+        expect(third.body.errors[0].extensions.code).toBe("RATE_LIMITED");
+        expect(third.body.errors[0].message).toBe("At most 2 WebSocket connections may be open from one address");
+        // An IPv6 host gets one allowance for its whole /64.
+        const v6 = [wsClient(capped.url, capped.ownerKey, from("2001:db8:1:2::1")), wsClient(capped.url, capped.ownerKey, from("2001:db8:1:2::2"))];
+        await Promise.all(v6.map((s) => s.connected));
+        expect((await refusedUpgrade(capped.url, from("2001:db8:1:2:ffff::3"))).status).toBe(429);
+        const elsewhere = wsClient(capped.url, capped.ownerKey, from("198.51.100.9"));
+        await elsewhere.connected;
+        // A closed connection gives its slot back.
+        await first.dispose();
+        await first.closed;
+        let again = wsClient(capped.url, capped.ownerKey, from("203.0.113.7"));
+        // The server may see the close a moment after the client: retry until the slot is free.
+        for (let i = 0; i < 50; i++) {
+          const outcome = await Promise.race([again.connected.then(() => "open"), again.closed.then(() => "closed")]);
+          if (outcome === "open") break;
+          again = wsClient(capped.url, capped.ownerKey, from("203.0.113.7"));
+        }
+        await again.connected;
+        await Promise.all([second, again, elsewhere, ...v6].map((s) => s.dispose()));
+      } finally {
+        await capped.stop();
+      }
+    });
+
     it("is refused once the server is closing", async () => {
       const other = await startServer();
       const session = wsClient(other.url, other.ownerKey);

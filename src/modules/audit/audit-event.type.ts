@@ -103,4 +103,23 @@ export class AuditVerification {
 
   @Field(() => String, { nullable: true })
   headHash?: string | null;
+
+  @Field(() => SafeIntScalar, {
+    nullable: true,
+    description:
+      "The sequence the check started at: fromSequence, else 1, or after retention removed the oldest events the first kept one " +
+      "(also when fromSequence asks for a removed one). Null when no event was checked.",
+  })
+  firstSequence?: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The previousHash recorded for the first kept event when retention removed the oldest events: a check from the start of the chain " +
+      "requires that event to name it. Null while nothing was removed (the chain then starts from 64 zeros).",
+  })
+  anchorHash?: string | null;
+
+  @Field(() => SafeIntScalar, { description: "How many events retention has removed from the start of the chain; 0 while nothing was." })
+  removedEvents!: number;
 }

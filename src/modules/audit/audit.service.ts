@@ -4,7 +4,7 @@ import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import { readableRows } from "../common/read-scope.js";
 import type { Db } from "../../db/client.js";
-import { auditEvents } from "../../db/schema.js";
+import { auditEvents, auditRetentionAnchors } from "../../db/schema.js";
 import { badInput, forbidden } from "../../errors.js";
 import { decodeCursor, encodeCursor, pageSize, type PageArgs } from "../common/pagination.js";
 import { setImmediate } from "node:timers/promises";
@@ -49,6 +49,15 @@ export function toAuditView(row: AuditRow): AuditEventView & { hash: string; org
     previousHash: row.previousHash,
     hash: row.hash,
   };
+}
+
+/** A chain check, and where the chain starts: at sequence 1, or after retention at its anchor. */
+export interface AuditVerificationView extends ChainCheck {
+  /** The sequence of the first event checked; null when none was. */
+  firstSequence: number | null;
+  /** The previousHash retention recorded for the first kept event; null while nothing was removed. */
+  anchorHash: string | null;
+  removedEvents: number;
 }
 
 // About 30 us per event: a batch holds the event loop for under 25 ms (measured over 100,000 events).
@@ -163,7 +172,7 @@ export class AuditService {
     return row ? toAuditView(row) : undefined;
   }
 
-  verify(meta: RequestMeta, fromSequence?: number | null, toSequence?: number | null): Promise<ChainCheck> {
+  verify(meta: RequestMeta, fromSequence?: number | null, toSequence?: number | null): Promise<AuditVerificationView> {
     if (!meta.principal.access.has(Permission.AUDIT_READ)) throw forbidden("Verifying the audit log needs AUDIT_READ organization-wide");
     return this.verifyOrganization(meta.principal.organizationId, fromSequence ?? undefined, toSequence ?? undefined);
   }
@@ -193,13 +202,20 @@ export class AuditService {
    * Reads and checks the chain a batch at a time, yielding to the event loop between batches:
    * a million events never hold up the calls being served meanwhile.
    */
-  verifyOrganization(organizationId: string, fromSequence?: number, toSequence?: number, onProgress?: (checked: number) => void): Promise<ChainCheck> {
+  async verifyOrganization(organizationId: string, fromSequence?: number, toSequence?: number, onProgress?: (checked: number) => void): Promise<AuditVerificationView> {
     const org = eq(auditEvents.organizationId, organizationId);
-    // Nothing is removed by retention yet, so a whole-log check starts at 1 from the genesis
-    // hash: a deleted first event is a break, not a shorter chain.
-    const start = Math.max(fromSequence ?? 1, 1);
-    let expectedPrevious: string | undefined = GENESIS_HASH;
-    if (start > 1) {
+    // A whole-log check starts at 1 from the genesis hash, so that a deleted first event is a
+    // break, not a shorter chain; after retention, at the first kept event from the recorded
+    // anchor, so that a deleted first kept event or an edited anchor is a break too. A range
+    // that starts in the removed part starts at the first kept event (firstSequence says so).
+    const anchor = this.db.select().from(auditRetentionAnchors).where(eq(auditRetentionAnchors.organizationId, organizationId)).get();
+    const firstKept = anchor?.firstKeptSequence ?? 1;
+    if (anchor && toSequence !== undefined && toSequence < firstKept) {
+      throw badInput(`Retention removed the events before sequence ${firstKept}: toSequence must be ${firstKept} or more`, "toSequence");
+    }
+    const start = Math.max(fromSequence ?? firstKept, firstKept);
+    let expectedPrevious: string | undefined = anchor?.anchorHash ?? GENESIS_HASH;
+    if (start > firstKept) {
       const before = this.db.select({ hash: auditEvents.hash }).from(auditEvents).where(and(org, eq(auditEvents.sequence, start - 1))).get();
       expectedPrevious = before?.hash;
     }
@@ -221,6 +237,7 @@ export class AuditService {
         await setImmediate();
       }
     }
-    return verifyChain(events(), expectedPrevious, start);
+    const check = await verifyChain(events(), expectedPrevious, start);
+    return { ...check, firstSequence: check.checkedEvents > 0 ? start : null, anchorHash: anchor?.anchorHash ?? null, removedEvents: anchor?.removedEvents ?? 0 };
   }
 }

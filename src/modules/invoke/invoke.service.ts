@@ -3,7 +3,8 @@
 // attempt checked, admitted and retried, open the provider secret only around the provider call,
 // then commit the usage rows and the audit event before answering. Both doors run through here:
 // GraphQL (invokeModel, invokeModelStream) and the OpenAI wire format (src/modules/openai-wire).
-// Prompts and completions pass through and are stored nowhere.
+// Prompts and completions pass through and are stored nowhere, unless PORTCULLIS_STORE_TEXT asks
+// for them: then the text of each answered chat call is redacted and stored with its usage row.
 import { performance } from "node:perf_hooks";
 import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
@@ -16,6 +17,7 @@ import type { OutboundClient } from "../../net/outbound.js";
 import { callChat, callEmbeddings, openChatStream } from "../../providers/call.js";
 import { ProviderFailure } from "../../providers/errors.js";
 import { ADAPTERS } from "../../providers/index.js";
+import { redactText } from "../../privacy/redact.js";
 import type { ChatChunk, ChatRequest, ChatResult, EmbeddingsRequest, EmbeddingsResult, FinishReason, ProviderName, Usage } from "../../providers/types.js";
 import { failureOutcome, markAudited } from "../audit/audit-outcome.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
@@ -25,6 +27,7 @@ import type { Metrics } from "../../metrics/metrics.js";
 import type { UsageRecorder } from "../usage/usage.recorder.js";
 import type { VirtualKeyCalls } from "../virtual-keys/virtual-key.calls.js";
 import type { SecretBox } from "../virtual-keys/secret-box.js";
+import { completionText, promptText, StreamedText, type CallText } from "./call-text.js";
 import { checkInvokeInput, type InvokeArgs } from "./invoke.checks.js";
 import { promptChars } from "./prompt-size.js";
 
@@ -104,6 +107,8 @@ export class InvokeService {
     private readonly usage: UsageRecorder,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
+    /** PORTCULLIS_STORE_TEXT: off, the text of a call is never even gathered. */
+    private readonly storeText: boolean,
   ) {}
 
   private readonly now = () => this.clock.now().getTime();
@@ -157,7 +162,8 @@ export class InvokeService {
       }),
     );
     const served = run.served!;
-    await this.finish(meta, begun.call, run.attempts, null, metadata);
+    const text = this.storeText ? { prompt: promptText(body.messages), completion: completionText(run.result!) } : undefined;
+    await this.finish(meta, begun.call, run.attempts, null, metadata, undefined, text);
     return {
       requestId: meta.requestId,
       provider: served.view.provider,
@@ -188,7 +194,7 @@ export class InvokeService {
       requestId: meta.requestId,
       model: served.view.model,
       provider: served.view.provider,
-      chunks: this.relay(meta, begun.call, run.attempts, run.result!, run.settlement!, served.view.model, operation.promptTokens, metadata, billed),
+      chunks: this.relay(meta, begun.call, run.attempts, run.result!, run.settlement!, served.view.model, operation.promptTokens, metadata, billed, this.storeText ? body : undefined),
       billed: () => billed.usage,
     };
   }
@@ -315,7 +321,10 @@ export class InvokeService {
     promptTokens: number,
     metadata: Record<string, unknown> | undefined,
     billedOut: { usage: Usage },
+    /** Given when text is stored: the request, whose prompt is stored with what was streamed. */
+    storedBody?: ChatBody,
   ): AsyncGenerator<ChatChunk, void, undefined> {
+    const streamed = storedBody && new StreamedText();
     let usage: Usage | undefined;
     let servedModel = model;
     let completionChars = 0;
@@ -328,6 +337,7 @@ export class InvokeService {
         for (const choice of chunk.choices) {
           completionChars += choice.delta.content?.length ?? 0;
           for (const t of choice.delta.tool_calls ?? []) completionChars += (t.function?.arguments?.length ?? 0) + (t.function?.name?.length ?? 0);
+          if (streamed && choice.index === 0) streamed.add(choice.delta);
         }
         yield chunk;
       }
@@ -343,17 +353,30 @@ export class InvokeService {
       billedOut.usage = billed;
       settlement.finish(billed, servedModel, failure);
       const code: ErrorCode | null = failure !== null && failure.kind !== "aborted" ? (failure.kind === "timeout" ? "PROVIDER_TIMEOUT" : "PROVIDER_ERROR") : null;
-      await this.finish(meta, call, attempts, code, metadata, { stream: true, ...(failure?.kind === "aborted" && { ended: "client_left" }) });
+      const text = streamed && { prompt: promptText(storedBody!.messages), completion: streamed.text() };
+      await this.finish(meta, call, attempts, code, metadata, { stream: true, ...(failure?.kind === "aborted" && { ended: "client_left" }) }, text);
     }
     if (failure !== null && failure.kind !== "aborted") throw markAudited(failureError(failure, call.timeoutMs));
   }
 
-  /** The usage rows and the audit event of a call, committed (grouped with concurrent calls) before it is answered. */
-  private async finish(meta: RequestMeta, call: CallPlan, attempts: Attempt[], code: ErrorCode | null, metadata: Record<string, unknown> | undefined, extra?: Record<string, unknown>): Promise<void> {
+  /**
+   * The usage rows and the audit event of a call, committed (grouped with concurrent calls) before
+   * it is answered; with them the call's text, when stored, redacted before the transaction starts.
+   */
+  private async finish(
+    meta: RequestMeta,
+    call: CallPlan,
+    attempts: Attempt[],
+    code: ErrorCode | null,
+    metadata: Record<string, unknown> | undefined,
+    extra?: Record<string, unknown>,
+    text?: CallText,
+  ): Promise<void> {
     const served = attempts.find((a) => a.view.status === "SUCCESS")?.view ?? attempts.at(-1)?.view;
+    const redacted = text && { prompt: redactText(text.prompt), completion: text.completion === null ? null : redactText(text.completion) };
     await this.audit.writeGrouped(meta, { action: "invokeModel", targetKind: call.targetKind, outcome: code === null ? "SUCCESS" : failureOutcome(code) }, (at) => {
       for (const a of attempts) a.settle?.();
-      this.usage.record(meta, call, attempts, at);
+      this.usage.record(meta, call, attempts, at, redacted);
       return {
         result: undefined,
         targetId: call.targetId,

@@ -1,6 +1,7 @@
-// Key material above the database: the master key ring, the API key pepper and each
-// organization's data key (wrapped at rest, cached unwrapped in memory).
+// Key material above the database: the master key ring, the API key pepper, the audit signing
+// key and each organization's data key (wrapped at rest, cached unwrapped in memory).
 import { eq, sql } from "drizzle-orm";
+import { Ed25519Signer, newEd25519PrivateKey } from "../../crypto/ed25519.js";
 import { randomKey } from "../../crypto/random.js";
 import { KeyRing, MissingMasterKeyError } from "../../crypto/key-ring.js";
 import type { Db } from "../../db/client.js";
@@ -8,9 +9,11 @@ import { dataKeys, serverSecrets } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 
 const PEPPER = "api_key_pepper";
+const AUDIT_SIGNING_KEY = "audit_signing_key";
 
 export class KeyStore {
   private pepperValue?: Buffer;
+  private auditSignerValue?: Ed25519Signer;
   private readonly dataKeyCache = new Map<string, Buffer>();
 
   constructor(
@@ -38,19 +41,26 @@ export class KeyStore {
 
   /** The pepper for API key hashes, made at first start and kept wrapped by the master key. */
   pepper(): Buffer {
-    if (this.pepperValue) return this.pepperValue;
-    const row = this.db.select().from(serverSecrets).where(eq(serverSecrets.name, PEPPER)).get();
-    if (row) {
-      this.pepperValue = this.keyRing.unwrap(row, PEPPER);
-    } else {
-      const pepper = randomKey();
-      const w = this.keyRing.wrap(pepper, PEPPER);
-      this.db.insert(serverSecrets).values({ name: PEPPER, ...w, updatedAt: new Date() }).onConflictDoNothing().run();
-      // Another process may have won the race: read back whatever is stored.
-      const stored = this.db.select().from(serverSecrets).where(eq(serverSecrets.name, PEPPER)).get()!;
-      this.pepperValue = this.keyRing.unwrap(stored, PEPPER);
-    }
+    this.pepperValue ??= this.serverSecret(PEPPER, randomKey);
     return this.pepperValue;
+  }
+
+  /** The Ed25519 key that signs audit checkpoints (PKCS#8), made at first start and kept wrapped like the pepper. */
+  auditSigner(): Ed25519Signer {
+    this.auditSignerValue ??= new Ed25519Signer(this.serverSecret(AUDIT_SIGNING_KEY, newEd25519PrivateKey));
+    return this.auditSignerValue;
+  }
+
+  private serverSecret(name: string, make: () => Buffer): Buffer {
+    const row = this.db.select().from(serverSecrets).where(eq(serverSecrets.name, name)).get();
+    if (row) return this.keyRing.unwrap(row, name);
+    const secret = make();
+    const w = this.keyRing.wrap(secret, name);
+    secret.fill(0);
+    this.db.insert(serverSecrets).values({ name, ...w, updatedAt: new Date() }).onConflictDoNothing().run();
+    // Another process may have won the race: read back whatever is stored.
+    const stored = this.db.select().from(serverSecrets).where(eq(serverSecrets.name, name)).get()!;
+    return this.keyRing.unwrap(stored, name);
   }
 
   createDataKey(tx: Queryable, organizationId: string, at: Date): void {
@@ -83,10 +93,20 @@ export class KeyStore {
   }
 
   rewrapPepper(tx: Queryable, at: Date): boolean {
-    const row = tx.select().from(serverSecrets).where(eq(serverSecrets.name, PEPPER)).get();
+    return this.rewrapServerSecret(tx, PEPPER, at);
+  }
+
+  /** The signing key itself stays the same: checkpoints signed before a rotation still verify. */
+  rewrapAuditSigningKey(tx: Queryable, at: Date): boolean {
+    return this.rewrapServerSecret(tx, AUDIT_SIGNING_KEY, at);
+  }
+
+  private rewrapServerSecret(tx: Queryable, name: string, at: Date): boolean {
+    const row = tx.select().from(serverSecrets).where(eq(serverSecrets.name, name)).get();
     if (!row || row.kekVersion === this.keyRing.activeVersion) return false;
-    const pepper = this.keyRing.unwrap(row, PEPPER);
-    tx.update(serverSecrets).set({ ...this.keyRing.wrap(pepper, PEPPER), updatedAt: at }).where(eq(serverSecrets.name, PEPPER)).run();
+    const secret = this.keyRing.unwrap(row, name);
+    tx.update(serverSecrets).set({ ...this.keyRing.wrap(secret, name), updatedAt: at }).where(eq(serverSecrets.name, name)).run();
+    secret.fill(0);
     return true;
   }
 

@@ -1,4 +1,5 @@
-// Master key rotation: data keys (and the pepper) are re-wrapped; secrets stay as they are.
+// Master key rotation: data keys (and the pepper and the audit signing key) are re-wrapped;
+// secrets stay as they are.
 import { Permission } from "../../auth/permission.js";
 import type { Clock } from "../../clock.js";
 import type { RequestMeta } from "../../context.js";
@@ -27,8 +28,13 @@ export class MasterKeyService {
     });
   }
 
-  /** The CLI: every organization's data key and the pepper, in one transaction. */
-  rotateAll(onProgress?: (done: number, total: number) => void): { activeVersion: number; rewrappedDataKeys: number; rewrappedPepper: boolean } {
+  /** The CLI: every organization's data key, the pepper and the audit signing key, in one transaction. */
+  rotateAll(onProgress?: (done: number, total: number) => void): {
+    activeVersion: number;
+    rewrappedDataKeys: number;
+    rewrappedPepper: boolean;
+    rewrappedAuditSigningKey: boolean;
+  } {
     return this.db.transaction(
       (tx) => {
         const at = this.clock.now();
@@ -46,7 +52,8 @@ export class MasterKeyService {
           onProgress?.(i + 1, ids.length);
         });
         const rewrappedPepper = this.keys.rewrapPepper(tx, at);
-        return { activeVersion: this.keys.keyRing.activeVersion, rewrappedDataKeys: rewrapped, rewrappedPepper };
+        const rewrappedAuditSigningKey = this.keys.rewrapAuditSigningKey(tx, at);
+        return { activeVersion: this.keys.keyRing.activeVersion, rewrappedDataKeys: rewrapped, rewrappedPepper, rewrappedAuditSigningKey };
       },
       { behavior: "immediate" },
     );

@@ -1,10 +1,13 @@
-// Sums of usage records: one row per provider attempt of invokeModel (src/modules/invoke).
+// Usage records, one row per provider attempt of a model call (src/modules/invoke): their sums,
+// and the records themselves with the call's stored text.
 import { and, count, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { Permission } from "../../auth/permission.js";
 import type { RequestMeta } from "../../context.js";
 import type { Db } from "../../db/client.js";
-import { usageRecords } from "../../db/schema.js";
+import { usageRecords, usageTexts } from "../../db/schema.js";
 import { forbidden } from "../../errors.js";
+import { newestFirst, pageSize, toPage, type PageArgs } from "../common/pagination.js";
+import { readableRows } from "../common/read-scope.js";
 import { assertWorkspaceNamed } from "../common/workspace-scope.js";
 
 export interface UsageFilterArgs {
@@ -42,11 +45,7 @@ export class UsageService {
     } else if (!access.has(Permission.USAGE_READ)) {
       throw forbidden("Usage not filtered to a workspace needs USAGE_READ organization-wide; filter by workspaceId");
     }
-    if (filter?.apiKeyId) conditions.push(eq(usageRecords.apiKeyId, filter.apiKeyId));
-    if (filter?.virtualKeyId) conditions.push(eq(usageRecords.virtualKeyId, filter.virtualKeyId));
-    if (filter?.model) conditions.push(eq(usageRecords.model, filter.model));
-    if (filter?.from) conditions.push(gte(usageRecords.createdAt, filter.from));
-    if (filter?.to) conditions.push(lt(usageRecords.createdAt, filter.to));
+    conditions.push(...filtered(filter));
     const row = this.db
       .select({
         requests: count(),
@@ -60,4 +59,41 @@ export class UsageService {
       .get()!;
     return { ...row, costUsd: Math.round(row.costUsd * 1e9) / 1e9 };
   }
+
+  /**
+   * The records the caller could read one by one, newest first: a workspace's need USAGE_READ
+   * there (or organization-wide), organization-level ones organization-wide. The stored text
+   * comes with its record, under the same rule.
+   */
+  list(meta: RequestMeta, filter: UsageFilterArgs | null | undefined, args: PageArgs) {
+    const size = pageSize(args.first);
+    const conditions: (SQL | undefined)[] = [readableRows(meta, Permission.USAGE_READ, { organizationId: usageRecords.organizationId, workspaceId: usageRecords.workspaceId })];
+    if (filter?.workspaceId) {
+      assertWorkspaceNamed(this.db, meta, filter.workspaceId, [Permission.USAGE_READ]);
+      conditions.push(eq(usageRecords.workspaceId, filter.workspaceId));
+    }
+    conditions.push(...filtered(filter));
+    const page = newestFirst(usageRecords.createdAt, usageRecords.id, args.after);
+    const rows = this.db
+      .select({ record: usageRecords, promptText: usageTexts.promptText, completionText: usageTexts.completionText })
+      .from(usageRecords)
+      .leftJoin(usageTexts, eq(usageTexts.usageRecordId, usageRecords.id))
+      .where(and(...conditions, page.where))
+      .orderBy(...page.orderBy)
+      .limit(size + 1)
+      .all()
+      .map(({ record, promptText, completionText }) => ({ ...record, promptText, completionText }));
+    return toPage(rows, size);
+  }
+}
+
+/** The conditions of a UsageFilter besides its workspace, which each read scopes its own way. */
+function filtered(filter: UsageFilterArgs | null | undefined): SQL[] {
+  const conditions: SQL[] = [];
+  if (filter?.apiKeyId) conditions.push(eq(usageRecords.apiKeyId, filter.apiKeyId));
+  if (filter?.virtualKeyId) conditions.push(eq(usageRecords.virtualKeyId, filter.virtualKeyId));
+  if (filter?.model) conditions.push(eq(usageRecords.model, filter.model));
+  if (filter?.from) conditions.push(gte(usageRecords.createdAt, filter.from));
+  if (filter?.to) conditions.push(lt(usageRecords.createdAt, filter.to));
+  return conditions;
 }

@@ -55,6 +55,7 @@ export function eventStream(organizationId: string, pools: EventPools, seed = 1)
     }
     if (r < 0.98) {
       const action = pick(CHANGE_ACTIONS);
+      const outcome = random() < 0.97 ? "SUCCESS" : "DENIED";
       return {
         organizationId,
         actorKind: "USER",
@@ -63,11 +64,11 @@ export function eventStream(organizationId: string, pools: EventPools, seed = 1)
         action,
         targetKind: action.endsWith("Policy") ? "Policy" : action.endsWith("ApiKey") ? "ApiKey" : action.endsWith("VirtualKey") ? "VirtualKey" : action.endsWith("Route") ? "Route" : "Role",
         targetId: action.endsWith("VirtualKey") ? pick(pools.virtualKeyIds) : `pol_bench${String(Math.floor(random() * 5000)).padStart(17, "0")}`,
-        outcome: random() < 0.97 ? "SUCCESS" : "DENIED",
+        outcome,
         ip: "192.0.2.10",
         userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
         requestId,
-        details: { name: `bench ${n}` },
+        details: outcome === "SUCCESS" ? changeDetails(action, n, pools) : { code: "FORBIDDEN" },
       };
     }
     return {
@@ -85,6 +86,35 @@ export function eventStream(organizationId: string, pools: EventPools, seed = 1)
       details: { reason: "bad_secret" },
     };
   };
+}
+
+/** Details of the shape each action's schema takes (src/modules/audit/audit-details.ts). */
+function changeDetails(action: string, n: number, pools: EventPools): Record<string, unknown> {
+  const name = `bench ${n}`;
+  const rules = { name, description: false, allowedModels: null, deniedModels: [], rateLimit: { rpm: 600, tpm: null }, budget: null, allowedIpRanges: null };
+  const vk = pools.virtualKeyIds[n % pools.virtualKeyIds.length];
+  switch (action) {
+    case "createPolicy":
+      return rules;
+    case "updatePolicy":
+      return { changed: { rateLimit: rules.rateLimit } };
+    case "attachPolicy":
+      return { targetKind: "VirtualKey", targetId: vk, alreadyAttached: false };
+    case "createApiKey":
+      return { name, roleIds: [], policyIds: [], ownerUserId: null, expiresAt: null };
+    case "revokeApiKey":
+      return { alreadyRevoked: false };
+    case "createVirtualKey":
+      return { name, slug: `bench-${n}`, provider: "OPENAI", baseUrl: null, providerOptions: null, version: 1, policyIds: [] };
+    case "assignRole":
+      return { roleId: `rol_bench${String(n % 7).padStart(17, "0")}`, principalKind: "API_KEY", principalId: pools.serviceKeyIds[0] };
+    case "updateRole":
+      return { name, permissions: ["MODEL_INVOKE"] };
+    case "createRoute":
+      return { name, slug: `bench-${n}`, strategy: "FALLBACK", targets: [{ virtualKeyId: vk, model: "gpt-4o", weight: null }], retry: null, timeoutMs: null };
+    default:
+      return { name };
+  }
 }
 
 /** Made-up IDs in the format of src/ids.ts, distinct per prefix and index. */

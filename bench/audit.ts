@@ -23,7 +23,7 @@ import { Pool } from "undici";
 import { openDatabase } from "../src/db/client.js";
 import { newId } from "../src/ids.js";
 import { auditEventHashOfCanonical, type AuditEventView } from "../src/modules/audit/audit-chain.js";
-import { redactDetails } from "../src/modules/audit/audit.recorder.js";
+import { auditDetails } from "../src/modules/audit/audit-details.js";
 import { encodeCursor } from "../src/modules/common/pagination.js";
 import { eventStream, fakeIds, type EventPools } from "./audit-events.js";
 
@@ -193,7 +193,7 @@ function fill(sqlite: ReturnType<typeof openDatabase>["sqlite"], org: Org, count
   const batch = sqlite.transaction((n: number) => {
     for (let i = 0; i < n; i++) {
       const entry = next();
-      const details = redactDetails(entry.details);
+      const details = auditDetails(entry.action, entry.outcome, entry.details);
       const canonicalDetails = details ? (canonicalize(details) ?? null) : null;
       sequence++;
       time++;

@@ -5,12 +5,14 @@ import type Database from "better-sqlite3";
 import type { Queryable } from "../../db/types.js";
 import { newId } from "../../ids.js";
 import { auditEventHashOfCanonical, GENESIS_HASH, type AuditEventView } from "./audit-chain.js";
+import { auditDetails } from "./audit-details.js";
 
 export interface AuditEntry {
   organizationId: string;
   actorKind: "USER" | "API_KEY" | null;
   actorId: string | null;
   workspaceId?: string | null;
+  /** An AuditAction (audit-details.ts) whenever details are given: they must fit its schema. */
   action: string;
   targetKind?: string | null;
   targetId?: string | null;
@@ -21,19 +23,7 @@ export interface AuditEntry {
   details?: Record<string, unknown> | null;
 }
 
-const SECRET_KEY = /secret|token|password|authorization|api.?key$|private|pepper|ciphertext/i;
 const MAX_USER_AGENT = 512;
-
-/** Audit details never hold a secret: keys that could name one are dropped, whatever their value. */
-export function redactDetails(details: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
-  if (!details) return null;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(details)) {
-    if (SECRET_KEY.test(key) || value === undefined) continue;
-    out[key] = value !== null && typeof value === "object" && !Array.isArray(value) ? redactDetails(value as Record<string, unknown>) : value;
-  }
-  return out;
-}
 
 // Every mutation and model call appends an event: the head lookup and the insert are prepared
 // once per connection rather than built by the query builder each time.
@@ -66,7 +56,7 @@ export function appendAuditEvent(tx: Queryable, entry: AuditEntry, at: Date): Au
   // occurredAt never goes back along a chain, also when the clock does (or another process's
   // lags): a time range of the log is then a range of sequences (audit.service.ts).
   const occurredAt = head && head.occurred_at > at.getTime() ? new Date(head.occurred_at) : at;
-  const details = redactDetails(entry.details);
+  const details = auditDetails(entry.action, entry.outcome, entry.details);
   const canonicalDetails = details ? (canonicalize(details) ?? null) : null;
   const view: AuditEventView = {
     id: newId("AuditEvent"),

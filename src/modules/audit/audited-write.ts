@@ -5,19 +5,21 @@ import type { ChangeMark } from "../../db/change-mark.js";
 import type { Db } from "../../db/client.js";
 import type { GroupCommit } from "../../db/group-commit.js";
 import type { Tx } from "../../db/types.js";
+import type { AuditAction, AuditDetailsOf } from "./audit-details.js";
 import { appendAuditEvent, type AuditEntry } from "./audit.recorder.js";
 
-export interface AuditedChange<T> {
+export interface AuditedChange<T, A extends AuditAction = AuditAction> {
   result: T;
   targetId?: string | null;
   workspaceId?: string | null;
-  details?: Record<string, unknown> | null;
+  details?: AuditDetailsOf<A> | null;
   /** The organization the event belongs to, when it is not the caller's (never, so far). */
   organizationId?: string;
 }
 
-export interface AuditSpec {
-  action: string;
+export interface AuditSpec<A extends AuditAction = AuditAction> {
+  /** Its details must fit the action's schema (audit-details.ts). */
+  action: A;
   targetKind: string | null;
   /** SUCCESS unless the write records the outcome of something that failed (a model call). */
   outcome?: "SUCCESS" | "DENIED" | "FAILURE";
@@ -37,7 +39,7 @@ export class AuditedWriter {
    * The same as write for changes that no cache holds (a model call's usage and event), grouped
    * with those of concurrent calls into one transaction; resolves once it has committed.
    */
-  writeGrouped<T>(meta: RequestMeta, spec: Omit<AuditSpec, "cacheNeutral">, fn: (at: Date) => AuditedChange<T>): Promise<T> {
+  writeGrouped<T, A extends AuditAction>(meta: RequestMeta, spec: Omit<AuditSpec<A>, "cacheNeutral">, fn: (at: Date) => AuditedChange<T, A>): Promise<T> {
     return this.group.run(() => {
       const at = this.clock.now();
       const change = fn(at);
@@ -47,11 +49,11 @@ export class AuditedWriter {
   }
 
   /** Runs fn in an IMMEDIATE transaction and appends its event (SUCCESS by default) in the same transaction. */
-  write<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
+  write<T, A extends AuditAction>(meta: RequestMeta, spec: AuditSpec<A>, fn: (tx: Tx, at: Date) => AuditedChange<T, A>): T {
     return spec.cacheNeutral ? this.mark.untracked(() => this.transaction(meta, spec, fn)) : this.transaction(meta, spec, fn);
   }
 
-  private transaction<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
+  private transaction<T, A extends AuditAction>(meta: RequestMeta, spec: AuditSpec<A>, fn: (tx: Tx, at: Date) => AuditedChange<T, A>): T {
     try {
       return this.runTransaction(meta, spec, fn);
     } finally {
@@ -59,7 +61,7 @@ export class AuditedWriter {
     }
   }
 
-  private runTransaction<T>(meta: RequestMeta, spec: AuditSpec, fn: (tx: Tx, at: Date) => AuditedChange<T>): T {
+  private runTransaction<T, A extends AuditAction>(meta: RequestMeta, spec: AuditSpec<A>, fn: (tx: Tx, at: Date) => AuditedChange<T, A>): T {
     return this.db.transaction(
       (tx) => {
         const at = this.clock.now();
@@ -71,7 +73,7 @@ export class AuditedWriter {
     );
   }
 
-  private append(q: Db | Tx, meta: RequestMeta, spec: AuditSpec, change: AuditedChange<unknown>, at: Date): void {
+  private append<A extends AuditAction>(q: Db | Tx, meta: RequestMeta, spec: AuditSpec<A>, change: AuditedChange<unknown, A>, at: Date): void {
     appendAuditEvent(
       q,
       {

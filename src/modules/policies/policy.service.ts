@@ -14,6 +14,7 @@ import { apiKeys, policies, policyAttachments, routes, virtualKeys } from "../..
 import type { Queryable } from "../../db/types.js";
 import { badInput, forbidden, notFound } from "../../errors.js";
 import { idKind, newId } from "../../ids.js";
+import type { AuditDetailsOf } from "../audit/audit-details.js";
 import type { AuditedWriter } from "../audit/audited-write.js";
 import { type PageArgs, pageOf } from "../common/pagination.js";
 import { readableRows } from "../common/read-scope.js";
@@ -91,25 +92,29 @@ function scopeText(workspaceId: string | null): string {
 }
 
 type PolicyColumns = Omit<PolicyRow, "id" | "organizationId" | "workspaceId" | "createdAt" | "updatedAt">;
+type PolicyRules = AuditDetailsOf<"createPolicy">;
 
 /**
  * The columns as audit details: what the policy says. The description is free text that
  * could hold anything pasted into it, so only whether one is set is recorded.
  */
-function auditView(c: Partial<PolicyColumns>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...c };
-  if ("description" in c) out.description = c.description !== null;
-  if ("requestsPerMinute" in c || "tokensPerMinute" in c) {
-    delete out.requestsPerMinute;
-    delete out.tokensPerMinute;
-    // rpm and tpm: the audit recorder drops any key that mentions "token", as a secret could hide there.
-    out.rateLimit = c.requestsPerMinute === null && c.tokensPerMinute === null ? null : { rpm: c.requestsPerMinute, tpm: c.tokensPerMinute };
+function auditView(c: PolicyColumns): PolicyRules;
+function auditView(c: Partial<PolicyColumns>): Partial<PolicyRules>;
+function auditView(c: Partial<PolicyColumns>): Partial<PolicyRules> {
+  const out: Partial<PolicyRules> = {};
+  if (c.name !== undefined) out.name = c.name;
+  if (c.description !== undefined) out.description = c.description !== null;
+  if (c.allowedModels !== undefined) out.allowedModels = c.allowedModels;
+  if (c.deniedModels !== undefined) out.deniedModels = c.deniedModels;
+  if (c.requestsPerMinute !== undefined || c.tokensPerMinute !== undefined) {
+    const rpm = c.requestsPerMinute ?? null;
+    const tpm = c.tokensPerMinute ?? null;
+    out.rateLimit = rpm === null && tpm === null ? null : { rpm, tpm };
   }
-  if ("budgetLimitUsd" in c || "budgetPeriod" in c) {
-    delete out.budgetLimitUsd;
-    delete out.budgetPeriod;
-    out.budget = c.budgetLimitUsd === null ? null : { limitUsd: c.budgetLimitUsd, period: c.budgetPeriod };
+  if (c.budgetLimitUsd !== undefined || c.budgetPeriod !== undefined) {
+    out.budget = c.budgetLimitUsd === null || c.budgetLimitUsd === undefined ? null : { limitUsd: c.budgetLimitUsd, period: c.budgetPeriod ?? null };
   }
+  if (c.allowedIpRanges !== undefined) out.allowedIpRanges = c.allowedIpRanges;
   return out;
 }
 

@@ -54,7 +54,7 @@ export class Metrics {
     });
     new Gauge({
       name: "portcullis_audit_events",
-      help: "Events in the audit chains of all organizations",
+      help: "Length of the audit chains of all organizations: the sum of their last sequences (events removed by retention still count)",
       registers,
       collect() {
         this.set(sources.auditEvents());

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isId } from "../../src/ids.js";
 import { startServer, type TestServer } from "../harness/server.js";
 
 let t: TestServer;
@@ -34,6 +35,16 @@ describe("audit log", () => {
     expect(nodes[1]).toMatchObject({ action: "createWorkspace", outcome: "SUCCESS", ip: "127.0.0.1", actorKind: "API_KEY" });
     const verified = (await t.client(t.ownerKey).data(VERIFY)).verifyAuditLog;
     expect(verified).toMatchObject({ valid: true, firstBrokenSequence: null, lastSequence: nodes.length, headHash: nodes.at(-1)!.hash });
+  });
+
+  it("gives each event an ID that starts with the time of writing, so that IDs are appended to their index in order", async () => {
+    const { auditEvents } = await t.client(t.ownerKey).data("{ auditEvents(first: 100) { nodes { id } } }");
+    const ids = (auditEvents.nodes as { id: string }[]).map((n) => n.id);
+    for (const id of ids) expect(isId(id, "AuditEvent"), id).toBe(true);
+    const times = ids.map((id) => id.slice("evt_".length, "evt_".length + 8));
+    expect([...times].sort()).toEqual(times);
+    // The rest stays random: no two events share an ID, also when written in the same millisecond.
+    expect(new Set(ids.map((id) => id.slice(12))).size).toBe(ids.length);
   });
 
   it("pages in sequence order with filters", async () => {

@@ -26,9 +26,12 @@ export class GroupCommit {
       // Alone in its transaction, a write needs no savepoint: its failure rolls back only itself anyway.
       if (batch.length === 1) return void results.push({ ok: true, value: batch[0].write() });
       for (const item of batch) {
+        const undoneBefore = this.undos.length;
         try {
           results.push({ ok: true, value: one(item.write) });
         } catch (error) {
+          // Its savepoint rolled back: so is what it did outside the database.
+          this.undo(this.undos.splice(undoneBefore));
           results.push({ ok: false, error });
         }
       }
@@ -39,12 +42,18 @@ export class GroupCommit {
       while (this.queue.length > 0) {
         const batch = this.queue.length > MAX_BATCH ? this.queue.splice(0, MAX_BATCH) : this.queue.splice(0);
         const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+        this.flushing = true;
         try {
           // Usage rows and audit events are nothing a cache holds.
           mark.untracked(() => this.outer.immediate(batch, results));
         } catch (error) {
+          // The whole group rolled back, at a write alone or at COMMIT.
+          this.undo(this.undos.splice(0));
           for (const item of batch) item.reject(error);
           continue;
+        } finally {
+          this.flushing = false;
+          this.undos.length = 0;
         }
         batch.forEach((item, i) => {
           const r = results[i];
@@ -56,6 +65,27 @@ export class GroupCommit {
   }
 
   private readonly flush: () => void;
+  private flushing = false;
+  private readonly undos: (() => void)[] = [];
+
+  /**
+   * Called by a write that changes something outside the database too (an admission closed in
+   * memory): undo runs should its rows be rolled back, by its savepoint or by the group's
+   * COMMIT failing. Outside a group's write it does nothing.
+   */
+  onRollback(undo: () => void): void {
+    if (this.flushing) this.undos.push(undo);
+  }
+
+  private undo(undos: (() => void)[]): void {
+    for (const fn of undos.reverse()) {
+      try {
+        fn();
+      } catch {
+        // One undo failing must not keep the others from running.
+      }
+    }
+  }
 
   /** Runs write in the next group transaction; resolves with its result once that has committed. */
   run<T>(write: () => T): Promise<T> {

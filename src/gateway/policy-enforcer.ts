@@ -239,6 +239,21 @@ export class PolicyEnforcer implements PolicyEnforcerContract {
     );
     this.open.delete(admission.id);
     for (const c of record.tokens) this.limiter.adjust(c, actual.tokens - c.amount);
+    // Inside a grouped transaction the settlement commits with the group. Should the group roll
+    // back, the admission is closed again on its own: else its reservation would be held until
+    // its period ends, and the budget would refuse calls it has room for.
+    this.group?.onRollback(() => {
+      for (const c of record.tokens) this.limiter.adjust(c, c.amount - actual.tokens);
+      this.open.set(admission.id, record);
+      setImmediate(() => {
+        try {
+          this.close(admission, actual);
+        } catch {
+          // The database refuses writes altogether: the admission stays open and its reservation
+          // held, which refuses calls rather than letting the budget overrun.
+        }
+      });
+    });
   }
 
   /** The same policy through the same target counts once, however the caller assembled the list. */

@@ -4,7 +4,9 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { budgetCounters } from "../../src/db/schema.js";
-import type { PolicyEnforcer } from "../../src/gateway/policy-enforcer.js";
+import { ChangeMark } from "../../src/db/change-mark.js";
+import { GroupCommit } from "../../src/db/group-commit.js";
+import { PolicyEnforcer } from "../../src/gateway/policy-enforcer.js";
 import { seed } from "../harness/factories.js";
 import { startServer, type TestServer } from "../harness/server.js";
 import { codeOf, enforcer, ONE_CALL, pairs, steps, targets, thrown } from "./helpers.js";
@@ -356,6 +358,56 @@ describe("admission is all or nothing", () => {
     const { policyId, applied } = await keyWith({ budget: { limitUsd: 2, period: "TOTAL" } });
     e.admit([...applied, ...applied, ...applied], ONE_CALL);
     expect(counters(policyId)[0].reservedUsd).toBe(1);
+  });
+});
+
+describe("settling inside a grouped transaction that rolls back", () => {
+  /** An enforcer whose settlements commit with a group, as a model call's do. */
+  function grouped() {
+    const sqlite = t.server.database.sqlite;
+    const group = new GroupCommit(sqlite, new ChangeMark(sqlite));
+    return { group, grouped: new PolicyEnforcer(t.server.database.db, t.clock, { group }) };
+  }
+  /** A write that breaks a deferred foreign key: it passes, and the group's COMMIT then fails. */
+  const breaksCommit = () => {
+    t.server.database.sqlite.pragma("defer_foreign_keys = ON");
+    t.server.database.sqlite
+      .prepare("INSERT INTO usage_texts (usage_record_id, organization_id, prompt_text, completion_text, created_at) VALUES ('use_0000000000000000000000', ?, NULL, NULL, 0)")
+      .run(t.organizationId);
+  };
+
+  it("settles again on its own when the COMMIT fails: the reservation is not held until the period ends", async () => {
+    const { group, grouped: g } = grouped();
+    const { policyId, applied } = await keyWith({ budget: { limitUsd: 2, period: "TOTAL" } });
+    const a = g.admit(applied, ONE_CALL);
+    expect(counters(policyId)[0]).toMatchObject({ spentUsd: 0, reservedUsd: 1 });
+    const settled = group.run(() => g.settle(a, { tokens: 1, costUsd: 0.25 }));
+    const broken = group.run(breaksCommit);
+    await expect(settled).rejects.toThrow(/FOREIGN KEY constraint failed/);
+    await expect(broken).rejects.toThrow(/FOREIGN KEY constraint failed/);
+    await nextTurn();
+    expect(counters(policyId)[0]).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
+    expect(g.openAdmissions).toBe(0);
+    // The budget has its room back: 1.75 left.
+    g.settle(g.admit(applied, { requests: 1, tokens: 1, costUsd: 1.75 }), { tokens: 1, costUsd: 1.75 });
+    expect(counters(policyId)[0]).toMatchObject({ spentUsd: 2, reservedUsd: 0 });
+  });
+
+  it("settles again on its own when its own savepoint rolls back, and leaves the other writes of the group committed", async () => {
+    const { group, grouped: g } = grouped();
+    const { policyId, applied } = await keyWith({ budget: { limitUsd: 5, period: "TOTAL" } });
+    const a = g.admit(applied, ONE_CALL);
+    const b = g.admit(applied, ONE_CALL);
+    const failing = group.run(() => {
+      g.settle(a, { tokens: 1, costUsd: 0.5 });
+      throw new Error("the write failed after settling");
+    });
+    const fine = group.run(() => g.settle(b, { tokens: 1, costUsd: 0.25 }));
+    await expect(failing).rejects.toThrow("the write failed after settling");
+    await fine;
+    await nextTurn();
+    expect(counters(policyId)[0]).toMatchObject({ spentUsd: 0.75, reservedUsd: 0 });
+    expect(g.openAdmissions).toBe(0);
   });
 });
 

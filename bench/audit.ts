@@ -14,7 +14,6 @@
 // numbers, non-zero if an answer is wrong.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +25,7 @@ import { auditEventHashOfCanonical, type AuditEventView } from "../src/modules/a
 import { auditDetails } from "../src/modules/audit/audit-details.js";
 import { encodeCursor } from "../src/modules/common/pagination.js";
 import { eventStream, fakeIds, type EventPools } from "./audit-events.js";
+import { freePort, startFlags, waitUntilReady } from "./server-process.js";
 
 const BIG = Math.max(1000, Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000));
 const SMALL = Math.max(1000, Number(process.env.BENCH_AUDIT_SMALL ?? 10_000));
@@ -63,25 +63,6 @@ function createOrganization(dataDir: string, name: string): { organizationId: st
   return JSON.parse(out) as { organizationId: string; ownerApiKey: string };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
-
-/** The flags between `node` and `dist/main.js` in package.json's start script. */
-function startFlags(): string[] {
-  const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
-  const match = /^node\s+(.*?)\s*dist\/main\.js$/.exec(start.trim());
-  if (!match) throw new Error(`package.json's start script is not "node [flags] dist/main.js": ${start}`);
-  return match[1].split(" ").filter(Boolean);
-}
-
 interface Server {
   child: ChildProcess;
   url: string;
@@ -94,28 +75,11 @@ async function startServer(dataDir: string): Promise<Server> {
   const started = performance.now();
   const child = spawn(process.execPath, [...startFlags(), join(ROOT, "dist/main.js")], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: environment(dataDir, port) });
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<never>((_, fail) => child.once("exit", (code, signal) => fail(new Error(`Portcullis exited early (${code ?? signal}); is dist/ built (npm run build)?`))));
-  exited.catch(() => {});
-  const probe = new Pool(url, { connections: 1 });
-  const deadline = Date.now() + 300_000;
   try {
-    for (;;) {
-      const ok = await Promise.race([
-        exited,
-        probe.request({ method: "GET", path: "/readyz", headersTimeout: 5000, bodyTimeout: 5000 }).then(
-          async (r) => (await r.body.text(), r.statusCode === 200),
-          () => false,
-        ),
-      ]);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error("Portcullis was not ready within 300 s");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntilReady(child, url, { timeoutMs: 300_000, pollMs: 50, requestTimeoutMs: 5000 });
   } catch (err) {
     await stopServer(child);
     throw err;
-  } finally {
-    await probe.close();
   }
   return { child, url, readyMs: performance.now() - started };
 }

@@ -26,6 +26,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { Pool } from "undici";
+import { freePort, startFlags, waitUntilReady } from "./server-process.js";
 
 const SECONDS = Math.max(1, Math.round(Number(process.env.BENCH_SECONDS ?? 10)));
 const CALLS = Math.max(10, Number(process.env.BENCH_CALLS ?? 1500));
@@ -101,17 +102,6 @@ function forkChild(args: string[]): Promise<{ child: ChildProcess; url: string }
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
-
 interface Portcullis {
   child: ChildProcess;
   url: string;
@@ -128,7 +118,7 @@ async function startPortcullis(): Promise<Portcullis> {
   const dataDir = mkdtempSync(join(tmpdir(), "portcullis-bench-gateway-"));
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`] : [];
   // The Node flags of `npm start` (heap sizing), unless BENCH_NODE_ARGS gives others to compare.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? startFlags()).split(" ").filter(Boolean);
+  const nodeArgs = process.env.BENCH_NODE_ARGS === undefined ? startFlags() : process.env.BENCH_NODE_ARGS.split(" ").filter(Boolean);
   log(`Portcullis runs as: node ${[...nodeArgs, "dist/main.js"].join(" ")}`);
   const child = spawn(process.execPath, [...profile, ...nodeArgs, join(ROOT, "dist/main.js")], {
     cwd: ROOT,
@@ -146,39 +136,14 @@ async function startPortcullis(): Promise<Portcullis> {
     },
   });
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<never>((_, fail) => child.once("exit", (code, signal) => fail(new Error(`Portcullis exited early (${code ?? signal}); is dist/ built (npm run build)?`))));
-  exited.catch(() => {});
-  const deadline = Date.now() + 30_000;
-  const probe = new Pool(url, { connections: 1 });
   try {
-    for (;;) {
-      const ok = await Promise.race([
-        exited,
-        probe.request({ method: "GET", path: "/readyz", headersTimeout: 2000, bodyTimeout: 2000 }).then(
-          async (r) => (await r.body.text(), r.statusCode === 200),
-          () => false,
-        ),
-      ]);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error("Portcullis was not ready within 30 s");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntilReady(child, url, { timeoutMs: 30_000, pollMs: 100, requestTimeoutMs: 2000 });
   } catch (err) {
     await stopChild(child, false);
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
-  } finally {
-    await probe.close();
   }
   return { child, url, ownerKey, dataDir };
-}
-
-/** The flags between `node` and `dist/main.js` in package.json's start script: the server as it is started for real. */
-function startFlags(): string {
-  const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
-  const match = /^node\s+(.*?)\s*dist\/main\.js$/.exec(start.trim());
-  if (!match) throw new Error(`package.json's start script is not "node [flags] dist/main.js": ${start}`);
-  return match[1];
 }
 
 function stopChild(child: ChildProcess, viaDisconnect: boolean): Promise<void> {

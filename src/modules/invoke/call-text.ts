@@ -29,11 +29,15 @@ export function promptText(messages: readonly ChatMessage[]): string {
     .join("\n\n");
 }
 
+/** An answer's text and tool calls; null when it has neither. */
+function answerText(content: string, calls: readonly Pick<ToolCall, "function">[] | undefined): string | null {
+  const parts = [content, ...toolCallText(calls)].filter(Boolean);
+  return parts.length > 0 ? parts.join("\n") : null;
+}
+
 export function completionText(result: ChatResult): string | null {
   const message = result.choices[0]?.message;
-  if (!message) return null;
-  const parts = [message.content ?? "", ...toolCallText(message.tool_calls)].filter(Boolean);
-  return parts.length > 0 ? parts.join("\n") : null;
+  return message ? answerText(message.content ?? "", message.tool_calls) : null;
 }
 
 /** What a stream carried for its first choice, gathered chunk by chunk. */
@@ -51,7 +55,6 @@ export class StreamedText {
   }
 
   text(): string | null {
-    const parts = [this.content, ...toolCallText(this.tools.filter(Boolean).map((t) => ({ function: t })))].filter(Boolean);
-    return parts.length > 0 ? parts.join("\n") : null;
+    return answerText(this.content, this.tools.filter(Boolean).map((t) => ({ function: t })));
   }
 }

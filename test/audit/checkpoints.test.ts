@@ -4,6 +4,7 @@
 import canonicalize from "canonicalize";
 import { createPublicKey, verify } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { encodeCursor } from "../../src/modules/common/pagination.js";
 import { loadConfig } from "../../src/config.js";
 import { runCli } from "../harness/cli.js";
 import { seed } from "../harness/factories.js";
@@ -113,6 +114,8 @@ describe("checkpoints on demand", () => {
     for (const c of all) expect(c.hash).toBe(eventAt(t, t.organizationId, c.sequence)?.hash);
     expect(await owner.errorCode(LIST, { first: 101 })).toBe("BAD_USER_INPUT");
     expect(await owner.errorCode(LIST, { after: "not a cursor" })).toBe("BAD_USER_INPUT");
+    // The same rule as auditEvents' cursors: a whole sequence, nothing else.
+    for (const after of [encodeCursor([1.5]), encodeCursor(["12"])]) expect(await owner.errorCode(LIST, { after })).toBe("BAD_USER_INPUT");
   });
 
   it("checkpoints are append-only below the application", () => {

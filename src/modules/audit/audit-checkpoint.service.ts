@@ -11,7 +11,7 @@ import type { Db } from "../../db/client.js";
 import { auditCheckpoints, auditEvents, organizations } from "../../db/schema.js";
 import type { Queryable } from "../../db/types.js";
 import { forbidden } from "../../errors.js";
-import { decodeCursor, encodeCursor, pageSize, type PageArgs } from "../common/pagination.js";
+import { decodeSequenceCursor, encodeCursor, pageSize, type PageArgs } from "../common/pagination.js";
 import type { KeyStore } from "../master-keys/key-store.js";
 import { checkpointMessage } from "./audit-checkpoint.statement.js";
 import { actorOf } from "./audited-write.js";
@@ -64,11 +64,7 @@ export class AuditCheckpointService {
     this.requireAuditRead(meta, "Reading audit checkpoints");
     const size = pageSize(args.first);
     const conditions: SQL[] = [eq(auditCheckpoints.organizationId, meta.principal.organizationId)];
-    if (args.after) {
-      const [sequence] = decodeCursor(args.after, 1);
-      if (typeof sequence !== "number") decodeCursor("", 1);
-      conditions.push(lt(auditCheckpoints.sequence, sequence as number));
-    }
+    if (args.after) conditions.push(lt(auditCheckpoints.sequence, decodeSequenceCursor(args.after)));
     const rows = this.db
       .select()
       .from(auditCheckpoints)
@@ -96,7 +92,7 @@ export class AuditCheckpointService {
 
   /** Signs the organization's head if it moved since its last checkpoint; null when it did not. */
   signHead(organizationId: string): AuditCheckpointView | null {
-    if (!this.headMoved(this.db, organizationId)) return null;
+    if (!this.movedHead(this.db, organizationId)) return null;
     return this.write((tx, at) => this.signInside(tx, organizationId, at));
   }
 
@@ -132,11 +128,12 @@ export class AuditCheckpointService {
       .get();
   }
 
-  private headMoved(q: Queryable, organizationId: string): boolean {
+  /** The chain's head if it moved since the last checkpoint; undefined when it did not, or there is none. */
+  private movedHead(q: Queryable, organizationId: string) {
     const head = this.head(q, organizationId);
-    if (!head) return false;
+    if (!head) return undefined;
     const last = q.select({ sequence: max(auditCheckpoints.sequence) }).from(auditCheckpoints).where(eq(auditCheckpoints.organizationId, organizationId)).get();
-    return last?.sequence === null || last?.sequence === undefined || head.sequence > last.sequence;
+    return last?.sequence === null || last?.sequence === undefined || head.sequence > last.sequence ? head : undefined;
   }
 
   /**
@@ -144,8 +141,8 @@ export class AuditCheckpointService {
    * event that exists with this hash, and stays the head until the checkpoint has committed.
    */
   private signInside(tx: Queryable, organizationId: string, at: Date): AuditCheckpointView | null {
-    if (!this.headMoved(tx, organizationId)) return null;
-    const head = this.head(tx, organizationId)!;
+    const head = this.movedHead(tx, organizationId);
+    if (!head) return null;
     const signer = this.keys.auditSigner();
     const statement = { organizationId, sequence: head.sequence, hash: head.hash, signedAt: at.toISOString(), keyId: signer.publicKey.keyId };
     const signature = signer.sign(checkpointMessage(statement));

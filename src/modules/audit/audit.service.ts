@@ -6,7 +6,7 @@ import { readableRows } from "../common/read-scope.js";
 import type { Db } from "../../db/client.js";
 import { auditEvents, auditRetentionAnchors } from "../../db/schema.js";
 import { badInput, forbidden } from "../../errors.js";
-import { decodeCursor, encodeCursor, pageSize, type PageArgs } from "../common/pagination.js";
+import { decodeSequenceCursor, encodeCursor, pageSize, type PageArgs } from "../common/pagination.js";
 import { setImmediate } from "node:timers/promises";
 import { GENESIS_HASH, verifyChain, type AuditEventView, type ChainCheck } from "./audit-chain.js";
 
@@ -20,13 +20,6 @@ export interface AuditFilterArgs {
   outcome?: "SUCCESS" | "DENIED" | "FAILURE" | null;
   from?: Date | null;
   to?: Date | null;
-}
-
-/** The sequence an auditEvents cursor names. */
-function cursorSequence(cursor: string): number {
-  const [sequence] = decodeCursor(cursor, 1);
-  if (!Number.isSafeInteger(sequence)) throw badInput("after is not a valid cursor", "after");
-  return sequence as number;
 }
 
 export function toAuditView(row: AuditRow): AuditEventView & { hash: string; organizationId: string } {
@@ -107,7 +100,7 @@ export class AuditService {
     const f = filter ?? {};
     const organizationId = meta.principal.organizationId;
     const empty = { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
-    const after = args.after ? cursorSequence(args.after) : 0;
+    const after = args.after ? decodeSequenceCursor(args.after) : 0;
     const span = this.sequenceSpan(organizationId, f.from ?? undefined, f.to ?? undefined);
     if (!span) return empty;
     // BETWEEN rather than two comparisons: with those SQLite prefers the sequence index's range

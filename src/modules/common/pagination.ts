@@ -37,6 +37,13 @@ export function decodeCursor(cursor: string, arity: number): (string | number)[]
   throw badInput("after is not a valid cursor", "after");
 }
 
+/** The sequence a cursor over a log in sequence order names (auditEvents, auditCheckpoints). */
+export function decodeSequenceCursor(cursor: string): number {
+  const [sequence] = decodeCursor(cursor, 1);
+  if (!Number.isSafeInteger(sequence)) throw badInput("after is not a valid cursor", "after");
+  return sequence as number;
+}
+
 /** The WHERE part and ORDER BY for a newest-first page keyed on (createdAt, id). */
 export function newestFirst(createdAt: SQLiteColumn, id: SQLiteColumn, after: string | null | undefined): { where?: SQL; orderBy: SQL[] } {
   const orderBy = [desc(createdAt), desc(id)];
